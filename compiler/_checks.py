@@ -1,0 +1,172 @@
+"""Pass 3: the checks parallel workflows need: joins, racing writes, annotations.
+
+"Concurrent" means neither step is an ancestor of the other (and, with guards, that
+they are not mutually exclusive); "fan-in" means at least two independent upstreams.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+
+from . import _ir as ir
+from ._diagnostics import Diagnostic
+from ._types import TypeExpr, fits
+
+#: ``exclusive(a, b)``: steps ``a`` and ``b`` can never both run in one run.
+Exclusive = Callable[[int, int], bool]
+
+
+def never_exclusive(a: int, b: int) -> bool:
+    """The exclusivity relation of a workflow without ``match`` guards."""
+    return False
+
+
+def _names(steps: Sequence[ir.StepSpec], indices: Sequence[int]) -> str:
+    quoted = [f"'{steps[i].name}'" for i in indices]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+def independent_pair(
+    nodes: Sequence[int], position: Sequence[int], ancestors: Sequence[int],
+    exclusive: Exclusive = never_exclusive,
+) -> tuple[int, int] | None:
+    """Two of ``nodes`` that neither precede one another nor exclude one another."""
+    ordered = sorted(nodes, key=position.__getitem__)
+    if exclusive is never_exclusive:
+        # Precedence is transitive, so consecutive pairs settle it in linear time.
+        for earlier, later in itertools.pairwise(ordered):
+            if not (ancestors[later] >> earlier) & 1:
+                return earlier, later
+        return None
+    for i, later in enumerate(ordered):
+        mask = ancestors[later]
+        for earlier in ordered[:i]:
+            if not (mask >> earlier) & 1 and not exclusive(earlier, later):
+                return earlier, later
+    return None
+
+
+def branch_tips(upstreams: Sequence[int], ancestors: Sequence[int]) -> list[int]:
+    """The upstreams that are no ancestor of another upstream: the branches that race."""
+    covered = 0
+    for up in upstreams:
+        covered |= ancestors[up]
+    return [up for up in upstreams if not (covered >> up) & 1]
+
+
+def check_joins(
+    steps: Sequence[ir.StepSpec], predecessors: Sequence[set[int]], writers: dict[str, list[int]],
+    position: Sequence[int], ancestors: Sequence[int],
+) -> list[Diagnostic]:
+    """SPX101 forgotten join, SPX102 ``any`` without defaults, SPX103 needless join."""
+    found: list[Diagnostic] = []
+    for index, step in enumerate(steps):
+        upstreams = sorted(predecessors[index], key=position.__getitem__)
+        pair = independent_pair(upstreams, position, ancestors)
+        join = step.join
+        if pair is not None and join is None:
+            tips = branch_tips(upstreams, ancestors)
+            found.append(Diagnostic(
+                "SPX101",
+                f"step '{step.name}' joins the branches {_names(steps, tips)} but has no "
+                "join=; add join=Join.ALL to wait for every branch, or join=Join.ANY to "
+                "run on the first to finish",
+                steps=(step.name, *(steps[t].name for t in tips)), location=step.location,
+            ))
+        elif pair is None and join in ("all", "any"):
+            what = (f"one upstream branch ({_names(steps, upstreams)})" if upstreams
+                    else "no upstream step")
+            found.append(Diagnostic(
+                "SPX103",
+                f"step '{step.name}' has join={join!r} but is no fan-in: it has {what}, so "
+                "there is nothing to join; remove join=",
+                steps=(step.name,), location=step.location,
+            ))
+        elif pair is not None and join == "any":
+            racing = set(branch_tips(upstreams, ancestors))
+            for param in step.params:
+                fed_by = [w for w in writers.get(param.name, ()) if w in racing]
+                if fed_by and not param.has_default:
+                    found.append(Diagnostic(
+                        "SPX102",
+                        f"step '{step.name}' has join=Join.ANY, but parameter "
+                        f"'{param.name}' comes from the branch {_names(steps, fed_by)}, "
+                        "which may not have finished when it runs; give the parameter a "
+                        "default (such as None), or use join=Join.ALL",
+                        steps=(step.name, *(steps[w].name for w in fed_by)),
+                        key=param.name, location=step.location,
+                    ))
+    return found
+
+
+def check_writes(
+    steps: Sequence[ir.StepSpec], writers: dict[str, list[int]],
+    reducers: Sequence[ir.ReducerSpec], position: Sequence[int], ancestors: Sequence[int],
+    exclusive: Exclusive = never_exclusive, workflow: ir.WorkflowSpec | None = None,
+) -> list[Diagnostic]:
+    """SPX201 concurrent writers without a reducer, SPX202 reducer for an unwritten key."""
+    found: list[Diagnostic] = []
+    reduced = {r.key for r in reducers}
+    for key, keyed in writers.items():
+        if len(keyed) < 2 or key in reduced:
+            continue
+        pair = independent_pair(keyed, position, ancestors, exclusive)
+        if pair is None:
+            continue
+        first, second = pair
+        found.append(Diagnostic(
+            "SPX201",
+            f"steps '{steps[first].name}' and '{steps[second].name}' may run at the same "
+            f"time and both write '{key}', which has no reducer; register one with "
+            f"wf.reducer('{key}', ...) (see spectra_dsl.reducers), or use "
+            f"reducers={{'{key}': last_write_wins}} if the last write may win",
+            steps=(steps[second].name, steps[first].name), key=key,
+            location=steps[second].location,
+        ))
+    for reducer in reducers:
+        if reducer.key not in writers:
+            location = reducer.location or (workflow.location if workflow else None)
+            found.append(Diagnostic(
+                "SPX202",
+                f"reducer {reducer.name} is registered for key '{reducer.key}', but no step "
+                "writes it; fix the key, or remove the reducer",
+                key=reducer.key, location=location,
+            ))
+    return found
+
+
+def _produced(writer: ir.StepSpec, key: str) -> TypeExpr | None:
+    if writer.writes is None or len(writer.keys_written) == 1:
+        return writer.returns
+    return None if writer.returns_fields is None else writer.returns_fields.get(key)
+
+
+def check_types(
+    steps: Sequence[ir.StepSpec], writers: dict[str, list[int]],
+    reducers: Sequence[ir.ReducerSpec],
+) -> list[Diagnostic]:
+    """SPX301: a producer's return annotation that cannot fit a consumer's parameter."""
+    found: list[Diagnostic] = []
+    reducer_of = {r.key: r for r in reducers}
+    for step in steps:
+        for param in step.params:
+            if param.annotation is None or param.name not in writers:
+                continue
+            reducer = reducer_of.get(param.name)
+            sources: list[tuple[str, TypeExpr | None]]
+            if reducer is not None:
+                sources = [(f"reducer {reducer.name}", reducer.result)]
+            else:
+                sources = [(f"step '{steps[w].name}'", _produced(steps[w], param.name))
+                           for w in writers[param.name]]
+            for source, produced in sources:
+                if produced is not None and fits(produced, param.annotation) is False:
+                    found.append(Diagnostic(
+                        "SPX301",
+                        f"step '{step.name}' parameter '{param.name}: {param.annotation}' "
+                        f"reads '{param.name}', but {source} returns {produced}; fix one of "
+                        "the two annotations",
+                        steps=(step.name,), key=param.name, location=step.location,
+                    ))
+    return found

@@ -1,0 +1,140 @@
+"""The intermediate representation both front ends fill and every pass reads.
+
+The IR records facts as the user wrote them, not yet judged: a parameter's kind,
+the raw ``join=`` value, the keys of ``writes=``.  The passes decide what is wrong,
+so the runtime front end (live functions) and the static front end (source text)
+get the same findings for the same mistake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+
+from ._types import TypeExpr
+
+#: Parameter kinds, named after :class:`inspect.Parameter` kinds.
+POSITIONAL_ONLY = "positional-only"
+POSITIONAL_OR_KEYWORD = "positional-or-keyword"
+VAR_POSITIONAL = "var-positional"
+KEYWORD_ONLY = "keyword-only"
+VAR_KEYWORD = "var-keyword"
+
+#: Step kinds: what the marked object is.
+ASYNC_FUNCTION = "async function"
+SYNC_FUNCTION = "function"
+ASYNC_GENERATOR = "async generator"
+GENERATOR = "generator"
+CLASS = "class"
+SUBWORKFLOW = "sub-workflow"
+OTHER = "object"
+
+RUNNABLE_KINDS = frozenset({ASYNC_FUNCTION, SYNC_FUNCTION, SUBWORKFLOW})
+
+
+@attrs.frozen
+class SourceLocation:
+    """Where a step is defined: file, 1-based line and 1-based column of its ``def``."""
+
+    file: str
+    line: int
+    column: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@attrs.frozen
+class ParameterSpec:
+    """One parameter of a step, as the signature declares it."""
+
+    name: str
+    kind: str = POSITIONAL_OR_KEYWORD
+    has_default: bool = False
+    annotation: TypeExpr | None = None
+
+
+@attrs.frozen
+class GuardSpec:
+    """A ``when=`` guard.
+
+    ``reads`` are the keys the guard depends on.  ``matches`` holds the
+    ``(key, value)`` pairs of a ``match(...)`` guard (``None`` for a plain callable);
+    values are compared by equality, so the compiler can tell exclusive branches apart.
+    """
+
+    reads: tuple[str, ...]
+    matches: tuple[tuple[str, object], ...] | None = None
+
+
+@attrs.frozen
+class RetrySpec:
+    """The facts of a ``Retry(...)`` as written; SPX403 judges them."""
+
+    attempts: object = 3
+    backoff: object = 1.0
+    factor: object = 2.0
+
+
+@attrs.frozen
+class RepeatSpec:
+    """The facts of a ``Repeat(...)`` as written; SPX401/SPX402 judge them."""
+
+    until_reads: tuple[str, ...] = ()
+    max_iterations: object = None
+    carry: tuple[tuple[str, str], ...] = ()
+    on_limit: str = "raise"
+
+
+@attrs.frozen
+class StepSpec:
+    """One step: its name, what it reads, what it writes and how it joins.
+
+    ``join`` is the raw value the user gave (``None`` when not given); the join pass
+    checks that it is ``"all"`` or ``"any"``.  ``writes`` is ``None`` when the step
+    writes its own name.
+    """
+
+    name: str
+    params: tuple[ParameterSpec, ...] = ()
+    writes: tuple[str, ...] | None = None
+    join: object = None
+    kind: str = ASYNC_FUNCTION
+    location: SourceLocation | None = None
+    returns: TypeExpr | None = None
+    guard: GuardSpec | None = None
+    retry: RetrySpec | None = None
+    timeout: object = None
+    body: WorkflowSpec | None = None
+    repeat: RepeatSpec | None = None
+    writes_mapping: tuple[tuple[str, str], ...] | None = None
+    #: Keys of a TypedDict return annotation, for multi-key writers (SPX301).
+    returns_fields: Mapping[str, TypeExpr] | None = None
+
+    @property
+    def keys_written(self) -> tuple[str, ...]:
+        """The state keys this step writes."""
+        return (self.name,) if self.writes is None else self.writes
+
+
+@attrs.frozen
+class ReducerSpec:
+    """A reducer registered for a key; ``result`` is its return annotation if known."""
+
+    key: str
+    name: str
+    has_initial: bool = False
+    result: TypeExpr | None = None
+    location: SourceLocation | None = None
+
+
+@attrs.frozen
+class WorkflowSpec:
+    """A whole workflow: its steps in declaration order, inputs and reducers."""
+
+    name: str
+    steps: tuple[StepSpec, ...]
+    inputs: tuple[str, ...] | None = None
+    reducers: tuple[ReducerSpec, ...] = ()
+    location: SourceLocation | None = None

@@ -1,0 +1,133 @@
+"""The driver: run every pass over a :class:`WorkflowSpec` and lower it to a graph."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+
+from . import _ir as ir
+from ._checks import branch_tips, check_joins, check_types, check_writes, independent_pair
+from ._diagnostics import Diagnostic
+from ._order import order_steps
+from ._resolve import Resolution, resolve
+
+
+@attrs.frozen
+class ExecutionGraph:
+    """A checked workflow, ready to run: every table is indexed by plan position.
+
+    ``steps`` are in plan order; ``predecessors`` and ``successors`` hold plan
+    positions; ``joins`` is ``"all"`` or ``"any"`` per step; ``tips`` the upstreams a
+    ``Join.ANY`` step races between (empty for others); ``writers`` each key's writers
+    in plan order; ``priority`` the number of steps on the longest path from a step to
+    an exit, the order in which ready steps start under a concurrency limit.
+    """
+
+    name: str
+    steps: tuple[ir.StepSpec, ...]
+    index: Mapping[str, int]
+    predecessors: tuple[tuple[int, ...], ...]
+    successors: tuple[tuple[int, ...], ...]
+    joins: tuple[str, ...]
+    tips: tuple[frozenset[int], ...]
+    writers: Mapping[str, tuple[int, ...]]
+    required_inputs: Mapping[str, tuple[str, ...]]
+    optional_inputs: Mapping[str, tuple[str, ...]]
+    declared_inputs: frozenset[str] | None
+    reduced_keys: frozenset[str]
+    priority: tuple[int, ...]
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+
+@attrs.frozen
+class Compilation:
+    """The outcome of :func:`compile_workflow`: a graph if no error was found, and every
+    finding (errors and warnings) in source order."""
+
+    graph: ExecutionGraph | None
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        """The findings that stop compilation."""
+        return tuple(d for d in self.diagnostics if d.is_error)
+
+    @property
+    def warnings(self) -> tuple[Diagnostic, ...]:
+        """The findings that do not."""
+        return tuple(d for d in self.diagnostics if not d.is_error)
+
+
+def compile_workflow(spec: ir.WorkflowSpec) -> Compilation:
+    """Check ``spec`` with every pass and, if no error was found, lower it."""
+    res = resolve(spec)
+    ordering = order_steps(res.steps, res.predecessors)
+    steps, position, ancestors = res.steps, ordering.position, ordering.ancestors
+    found = [*res.diagnostics, *ordering.diagnostics]
+    found += check_joins(steps, res.predecessors, res.writers, position, ancestors)
+    found += check_writes(steps, res.writers, spec.reducers, position, ancestors,
+                          workflow=spec)
+    found += check_types(steps, res.writers, spec.reducers)
+    found = [attrs.evolve(d, workflow=spec.name) for d in found]
+    found.sort(key=Diagnostic.sort_key)
+    if any(d.is_error for d in found):
+        return Compilation(None, tuple(found))
+    return Compilation(_lower(spec, res, ordering.order, position, ancestors), tuple(found))
+
+
+def _lower(
+    spec: ir.WorkflowSpec, res: Resolution, order: list[int], position: list[int],
+    ancestors: list[int],
+) -> ExecutionGraph:
+    steps = res.steps
+    n = len(order)
+    preds = tuple(
+        tuple(sorted(position[p] for p in res.predecessors[node])) for node in order
+    )
+    succs: list[list[int]] = [[] for _ in range(n)]
+    for pos, ps in enumerate(preds):
+        for p in ps:
+            succs[p].append(pos)
+    joins: list[str] = []
+    tips: list[frozenset[int]] = []
+    for node in order:
+        upstreams = list(res.predecessors[node])
+        fan_in = independent_pair(upstreams, position, ancestors) is not None
+        join = steps[node].join if fan_in else "all"
+        joins.append("any" if join == "any" else "all")
+        tips.append(
+            frozenset(position[t] for t in branch_tips(upstreams, ancestors))
+            if join == "any" else frozenset()
+        )
+    priority = [1] * n
+    for pos in range(n - 1, -1, -1):
+        if succs[pos]:
+            priority[pos] = 1 + max(priority[s] for s in succs[pos])
+    required: dict[str, list[str]] = {}
+    optional: dict[str, list[str]] = {}
+    for name, readers in res.inputs.items():
+        for reader in readers:
+            step = steps[reader]
+            param = next((p for p in step.params if p.name == name), None)
+            target = optional if param is not None and param.has_default else required
+            target.setdefault(name, []).append(step.name)
+    for name in required:
+        optional.pop(name, None)
+    return ExecutionGraph(
+        name=spec.name,
+        steps=tuple(steps[node] for node in order),
+        index={steps[node].name: pos for pos, node in enumerate(order)},
+        predecessors=preds,
+        successors=tuple(tuple(s) for s in succs),
+        joins=tuple(joins),
+        tips=tuple(tips),
+        writers={k: tuple(sorted(position[w] for w in ws)) for k, ws in res.writers.items()},
+        required_inputs={k: tuple(v) for k, v in required.items()},
+        optional_inputs={k: tuple(v) for k, v in optional.items()},
+        declared_inputs=None if spec.inputs is None else frozenset(spec.inputs),
+        reduced_keys=frozenset(r.key for r in spec.reducers),
+        priority=tuple(priority),
+    )
