@@ -1,0 +1,26 @@
+"""spectra-dsl: parallel workflows you can trust.
+
+Write steps as plain functions marked ``@step``; a parameter's name says what it needs.
+``Workflow.compile()`` checks the graph (forgotten joins, racing writes, cycles, typos)
+and returns a :class:`Plan` that a trio runner executes with real parallelism.
+"""
+
+from . import events as events
+from . import reducers as reducers
+from ._errors import CompileError as CompileError
+from ._errors import InputError as InputError
+from ._errors import SpectraError as SpectraError
+from ._errors import StepFailed as StepFailed
+from ._errors import StepOutputError as StepOutputError
+from ._join import Join as Join
+from ._plan import Plan as Plan
+from ._result import RunResult as RunResult
+from ._step import step as step
+from ._workflow import Workflow as Workflow
+from .reducers import last_write_wins as last_write_wins
+
+__all__ = [
+    "CompileError", "InputError", "Join", "Plan", "RunResult", "SpectraError",
+    "StepFailed", "StepOutputError", "Workflow", "events", "last_write_wins",
+    "reducers", "step",
+]

@@ -1,0 +1,99 @@
+"""The exceptions spectra-dsl raises, one class each, carrying structured data."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from compiler import Diagnostic, format_diagnostics
+
+
+class SpectraError(Exception):
+    """Base class of every error spectra-dsl raises."""
+
+
+class CompileError(SpectraError):
+    """A workflow has errors; ``diagnostics`` holds every finding, errors and warnings."""
+
+    def __init__(self, workflow: str, diagnostics: Sequence[Diagnostic]) -> None:
+        self.workflow = workflow
+        self.diagnostics = tuple(diagnostics)
+        errors = [d for d in self.diagnostics if d.is_error]
+        noun = "error" if len(errors) == 1 else "errors"
+        super().__init__(
+            f"workflow '{workflow}' has {len(errors)} {noun}:\n"
+            + format_diagnostics(list(self.diagnostics))
+        )
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        """The findings that stopped compilation."""
+        return tuple(d for d in self.diagnostics if d.is_error)
+
+
+class InputError(SpectraError, ValueError):
+    """The inputs given to a run are missing required names or contain unknown ones.
+
+    ``missing`` maps each missing input to the steps that need it; ``unknown`` lists
+    the names no step reads.
+    """
+
+    def __init__(
+        self, workflow: str, missing: Mapping[str, Sequence[str]], unknown: Sequence[str],
+        expected: Sequence[str],
+    ) -> None:
+        self.workflow = workflow
+        self.missing = {k: tuple(v) for k, v in missing.items()}
+        self.unknown = tuple(unknown)
+        lines = [f"workflow '{workflow}' cannot start:"]
+        for name, steps in self.missing.items():
+            needed = ", ".join(f"'{s}'" for s in steps)
+            lines.append(f"  missing input '{name}', needed by step {needed}")
+        for name in self.unknown:
+            lines.append(f"  unknown input '{name}': no step reads it")
+        accepted = ", ".join(f"'{e}'" for e in expected) or "none"
+        lines.append(f"  inputs it takes: {accepted}")
+        super().__init__("\n".join(lines))
+
+
+class StepFailed(SpectraError):
+    """A step raised; the run was cancelled.
+
+    ``step`` is the first step that failed and ``__cause__`` its exception;
+    ``failures`` maps every step that failed (that one included) to its exception.
+    """
+
+    def __init__(self, step: str, failures: Mapping[str, BaseException]) -> None:
+        self.step = step
+        self.failures = dict(failures)
+        cause = self.failures[step]
+        message = f"step '{step}' failed: {type(cause).__name__}: {cause}"
+        others = [f"'{name}' ({type(exc).__name__}: {exc})"
+                  for name, exc in self.failures.items() if name != step]
+        if others:
+            message += "; also failed: " + ", ".join(others)
+        super().__init__(message)
+
+
+class StepOutputError(SpectraError, TypeError):
+    """A step with several ``writes=`` keys returned something else than a mapping with
+    exactly those keys."""
+
+    def __init__(self, step: str, keys: Sequence[str], value: object) -> None:
+        self.step = step
+        self.keys = tuple(keys)
+        wanted = ", ".join(repr(k) for k in keys)
+        if not isinstance(value, Mapping):
+            problem = f"it returned {type(value).__name__}"
+        else:
+            missing = [k for k in keys if k not in value]
+            extra = [k for k in value if k not in keys]
+            parts = []
+            if missing:
+                parts.append("no " + ", ".join(repr(k) for k in missing))
+            if extra:
+                parts.append("the extra keys " + ", ".join(repr(k) for k in extra))
+            problem = "its mapping has " + " and ".join(parts)
+        super().__init__(
+            f"step '{step}' writes ({wanted}) so it must return a mapping with exactly "
+            f"those keys, but {problem}"
+        )

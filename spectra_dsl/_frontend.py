@@ -1,0 +1,136 @@
+"""The runtime front end: reads live functions into the compiler's IR.
+
+It records facts only (signature, options, annotations, where the ``def`` is); the
+compiler's passes judge them, exactly as for the static front end of ``spectra-lint``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import linecache
+import re
+import sys
+import typing
+from collections.abc import Callable, Mapping
+
+from compiler import ParameterSpec, SourceLocation, StepSpec, TypeExpr
+from compiler import _ir as ir
+from compiler._types import from_runtime
+
+from ._step import StepOptions
+
+_KINDS = {
+    inspect.Parameter.POSITIONAL_ONLY: ir.POSITIONAL_ONLY,
+    inspect.Parameter.POSITIONAL_OR_KEYWORD: ir.POSITIONAL_OR_KEYWORD,
+    inspect.Parameter.VAR_POSITIONAL: ir.VAR_POSITIONAL,
+    inspect.Parameter.KEYWORD_ONLY: ir.KEYWORD_ONLY,
+    inspect.Parameter.VAR_KEYWORD: ir.VAR_KEYWORD,
+}
+
+
+def step_kind(fn: object) -> str:
+    """What the marked object is, as one of the IR's step kinds."""
+    if inspect.isclass(fn):
+        return ir.CLASS
+    if inspect.isasyncgenfunction(fn):
+        return ir.ASYNC_GENERATOR
+    if inspect.isgeneratorfunction(fn):
+        return ir.GENERATOR
+    if inspect.iscoroutinefunction(fn):
+        return ir.ASYNC_FUNCTION
+    if inspect.isfunction(fn) or inspect.ismethod(fn):
+        return ir.SYNC_FUNCTION
+    return ir.OTHER
+
+
+def _indent_column(line: str) -> int:
+    return len(line) - len(line.lstrip()) + 1
+
+
+def call_site(depth: int) -> SourceLocation | None:
+    """The caller's file and line, ``depth`` frames up, with the line's indentation."""
+    try:
+        frame = sys._getframe(depth + 1)
+    except ValueError:
+        return None
+    file, line = frame.f_code.co_filename, frame.f_lineno
+    return SourceLocation(file, line, _indent_column(linecache.getline(file, line)))
+
+
+def def_location(fn: object) -> SourceLocation | None:
+    """File, line and column of ``fn``'s ``def`` (not of its first decorator)."""
+    target = inspect.unwrap(fn) if callable(fn) else fn
+    code = getattr(target, "__code__", None)
+    name = getattr(target, "__name__", None)
+    if code is None or name is None:
+        if inspect.isclass(target):
+            try:
+                file = inspect.getsourcefile(target) or ""
+                start = inspect.findsource(target)[1] + 1
+            except (OSError, TypeError):
+                return None
+            return _scan(file, start, rf"class\s+{re.escape(name or '')}\b")
+        return None
+    found = _scan(code.co_filename, code.co_firstlineno, rf"(async\s+)?def\s+{re.escape(name)}\b")
+    return found or SourceLocation(code.co_filename, code.co_firstlineno, 1)
+
+
+def _scan(file: str, start: int, pattern: str) -> SourceLocation | None:
+    lines = linecache.getlines(file)
+    wanted = re.compile(rf"\s*{pattern}")
+    for number in range(start, min(start + 200, len(lines) + 1)):
+        text = lines[number - 1]
+        if wanted.match(text):
+            return SourceLocation(file, number, _indent_column(text))
+    return None
+
+
+def _hints(fn: Callable[..., object]) -> dict[str, object]:
+    try:
+        return typing.get_type_hints(fn)
+    except Exception:  # unresolvable forward references: read them as text
+        return dict(getattr(fn, "__annotations__", {}) or {})
+
+
+def _typed_dict_fields(annotation: object) -> Mapping[str, TypeExpr] | None:
+    if not typing.is_typeddict(annotation):
+        return None
+    fields: dict[str, TypeExpr] = {}
+    for key, value in _hints(annotation).items():  # type: ignore[arg-type]
+        converted = from_runtime(value)
+        if converted is not None:
+            fields[key] = converted
+    return fields
+
+
+def read_step(fn: object, options: StepOptions) -> StepSpec:
+    """Describe one step in the IR, from the object and the options it was marked with."""
+    kind = step_kind(fn)
+    name = options.name if options.name is not None else getattr(fn, "__name__", repr(fn))
+    params: tuple[ParameterSpec, ...] = ()
+    returns: TypeExpr | None = None
+    fields: Mapping[str, TypeExpr] | None = None
+    if kind not in (ir.CLASS, ir.OTHER) and callable(fn):
+        hints = _hints(fn)
+        params = tuple(
+            ParameterSpec(
+                name=p.name,
+                kind=_KINDS[p.kind],
+                has_default=p.default is not inspect.Parameter.empty,
+                annotation=from_runtime(hints[p.name]) if p.name in hints else None,
+            )
+            for p in inspect.signature(fn).parameters.values()
+        )
+        if "return" in hints:
+            returns = from_runtime(hints["return"])
+            fields = _typed_dict_fields(hints["return"])
+    return StepSpec(
+        name=name,
+        params=params,
+        writes=options.writes,  # type: ignore[arg-type]  # the pass checks the elements
+        join=options.join,
+        kind=kind,
+        location=def_location(fn),
+        returns=returns,
+        returns_fields=fields,
+    )

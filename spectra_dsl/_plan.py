@@ -1,0 +1,123 @@
+"""A compiled workflow: the checked graph plus the live functions, ready to run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+import trio
+
+from compiler import Diagnostic, ExecutionGraph
+from compiler._ir import ASYNC_FUNCTION
+
+from ._errors import InputError
+from ._result import RunResult
+from ._runner import OnEvent, Run
+from ._slots import Slots
+from ._state import ReducerInfo
+
+
+def check_limit(max_concurrency: object, what: str = "max_concurrency") -> int | None:
+    """Validate a concurrency limit: ``None`` or an int of at least 1."""
+    if max_concurrency is None:
+        return None
+    if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
+        raise TypeError(f"{what} must be an int or None, not {max_concurrency!r}")
+    if max_concurrency < 1:
+        raise ValueError(f"{what} must be at least 1, not {max_concurrency}")
+    return max_concurrency
+
+
+@attrs.frozen
+class Plan:
+    """A workflow that compiled: run it with :meth:`run` (in trio) or :meth:`run_sync`.
+
+    ``diagnostics`` holds the warnings found while compiling; ``graph`` the checked,
+    lowered graph (steps in plan order, with integer-indexed tables).
+    """
+
+    graph: ExecutionGraph
+    functions: tuple[Callable[..., Any], ...]
+    reducers: Mapping[str, ReducerInfo]
+    max_concurrency: int | None
+    diagnostics: tuple[Diagnostic, ...]
+    names: tuple[str, ...] = attrs.field(init=False)
+    params: tuple[tuple[str, ...], ...] = attrs.field(init=False)
+    keys: tuple[tuple[str, ...], ...] = attrs.field(init=False)
+    multi_key: tuple[bool, ...] = attrs.field(init=False)
+    is_async: tuple[bool, ...] = attrs.field(init=False)
+    folded: Mapping[str, ReducerInfo] = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        steps = self.graph.steps
+        setter = object.__setattr__
+        setter(self, "names", tuple(s.name for s in steps))
+        setter(self, "params", tuple(tuple(p.name for p in s.params) for s in steps))
+        setter(self, "keys", tuple(s.keys_written for s in steps))
+        setter(self, "multi_key", tuple(s.writes is not None and len(s.writes) > 1
+                                        for s in steps))
+        setter(self, "is_async", tuple(s.kind == ASYNC_FUNCTION for s in steps))
+        folded = dict(self.reducers)
+        for key, writers in self.graph.writers.items():
+            if len(writers) > 1 and key not in folded:
+                # Writers ordered by the graph: each overwrites the one before.
+                folded[key] = ReducerInfo(_overwrite, "overwrite")
+        setter(self, "folded", {k: v for k, v in folded.items() if k in self.graph.writers})
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        """The step names in plan order."""
+        return self.names
+
+    def check_inputs(self, inputs: Mapping[str, Any]) -> None:
+        """Raise :class:`InputError` naming every missing and every unknown input."""
+        graph = self.graph
+        missing = {k: v for k, v in graph.required_inputs.items() if k not in inputs}
+        accepted = set(graph.required_inputs) | set(graph.optional_inputs)
+        if graph.declared_inputs is not None:
+            accepted |= graph.declared_inputs
+        unknown = [k for k in inputs if k not in accepted]
+        if missing or unknown:
+            raise InputError(graph.name, missing, unknown, sorted(accepted))
+
+    async def run(
+        self,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        max_concurrency: int | None = None,
+        on_event: OnEvent | None = None,
+    ) -> RunResult:
+        """Run the workflow inside a trio program and return its final state and events.
+
+        Every step starts the moment its inputs are ready; at most ``max_concurrency``
+        (this call's, else the workflow's) run at once.  Raises :class:`InputError`
+        before any step starts if inputs are missing or unknown, and
+        :class:`StepFailed` if a step raises (the other running steps are cancelled).
+        """
+        given = dict(inputs or {})
+        self.check_inputs(given)
+        limit = check_limit(max_concurrency if max_concurrency is not None
+                            else self.max_concurrency)
+        slots = Slots(limit)
+        run = Run(self, given, slots, on_event)
+        started = trio.current_time()
+        await run.execute()
+        return RunResult(self.graph.name, run.state, started, trio.current_time(),
+                         slots.peak, run.log)
+
+    def run_sync(
+        self,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        max_concurrency: int | None = None,
+        on_event: OnEvent | None = None,
+    ) -> RunResult:
+        """Run the workflow in a new trio event loop (``trio.run``) and return the result."""
+        return trio.run(
+            lambda: self.run(inputs, max_concurrency=max_concurrency, on_event=on_event)
+        )
+
+
+def _overwrite(acc: object, value: object) -> object:
+    return value

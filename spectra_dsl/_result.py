@@ -1,0 +1,82 @@
+"""What a run returns: the final state, the events, and questions about them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import attrs
+
+from . import events as ev
+
+
+@attrs.frozen
+class RunResult(Mapping[str, Any]):
+    """The outcome of a run that finished.
+
+    It is a read-only mapping of the final state (``result["merge"]``): inputs, step
+    outputs and folded keys.  ``events`` lists everything that happened, in order.
+    """
+
+    workflow: str
+    state: Mapping[str, Any]
+    started: float
+    finished: float
+    peak_concurrency: int
+    _log: list[Any] = attrs.field(repr=False, eq=False)
+
+    @property
+    def duration(self) -> float:
+        """Seconds from the start of the run to its end (virtual under ``MockClock``)."""
+        return self.finished - self.started
+
+    @property
+    def events(self) -> list[ev.Event]:
+        """Every event of the run, in the order it happened."""
+        log = self._log
+        for i, entry in enumerate(log):
+            if type(entry) is tuple:
+                cls, args = entry
+                log[i] = cls(*args)
+        return list(log)
+
+    def events_of(self, kind: type[ev.Event]) -> list[ev.Event]:
+        """The events of one class, such as ``events.StepFinished``."""
+        return [e for e in self.events if isinstance(e, kind)]
+
+    def intervals(self) -> dict[str, tuple[float, float]]:
+        """When each top-level step started and finished: ``{name: (start, end)}``."""
+        starts: dict[str, float] = {}
+        spans: dict[str, tuple[float, float]] = {}
+        for event in self.events:
+            if event_scope(event):
+                continue
+            if isinstance(event, ev.StepStarted):
+                starts[event.step] = event.time
+            elif isinstance(event, ev.StepFinished):
+                spans[event.step] = (starts[event.step], event.time)
+        return spans
+
+    def ran_together(self, step: str) -> list[str]:
+        """The steps whose run overlapped ``step``'s (which steps ran together)."""
+        spans = self.intervals()
+        start, end = spans[step]
+        return sorted(
+            other for other, (s, e) in spans.items()
+            if other != step and s < end and start < e
+        )
+
+    def __getitem__(self, key: str) -> Any:
+        return self.state[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.state)
+
+    def __len__(self) -> int:
+        return len(self.state)
+
+
+def event_scope(event: ev.Event) -> tuple[str, ...]:
+    """The sub-workflow path an event happened in (empty at the top level)."""
+    scope: tuple[str, ...] = getattr(event, "scope", ())
+    return scope

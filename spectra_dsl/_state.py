@@ -1,0 +1,91 @@
+"""Folding a key's writes through its reducer in plan order, whatever the timing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+#: A reducer: ``fn(acc, value) -> new acc``.
+Reducer = Callable[[Any, Any], Any]
+
+_NOTHING: Any = object()
+
+
+@attrs.frozen
+class ReducerInfo:
+    """A reducer as registered: the function, its name and where the fold starts."""
+
+    fn: Reducer
+    name: str
+    initial: Any = _NOTHING
+
+    @property
+    def has_initial(self) -> bool:
+        """True when the fold starts from ``initial`` rather than from the first write."""
+        return self.initial is not _NOTHING
+
+
+class Fold:
+    """The writes to one key, folded in plan order.
+
+    Writes arrive in completion order; the fold advances over the longest prefix (in
+    plan order) of writers that have finished, so the value a reader sees, and the final
+    state, depend only on which writers ran, never on when.
+    """
+
+    __slots__ = ("_acc", "_arrived", "_done", "_next", "reducer", "writers")
+
+    def __init__(self, writers: tuple[int, ...], reducer: ReducerInfo) -> None:
+        self.writers = writers
+        self.reducer = reducer
+        self._arrived: dict[int, Any] = {}
+        self._done: set[int] = set()
+        self._next = 0
+        self._acc: Any = reducer.initial
+
+    @property
+    def complete(self) -> bool:
+        """Every writer has written or been skipped."""
+        return self._next == len(self.writers)
+
+    def resolve(self, writer: int, value: Any = _NOTHING) -> bool:
+        """Record ``writer``'s write (or, without ``value``, that it will not write).
+
+        Returns True when the visible value changed."""
+        if value is not _NOTHING:
+            self._arrived[writer] = value
+        self._done.add(writer)
+        changed = False
+        while self._next < len(self.writers) and self.writers[self._next] in self._done:
+            current = self.writers[self._next]
+            if current in self._arrived:
+                self._acc = self._step(self._acc, self._arrived.pop(current))
+                changed = True
+            self._next += 1
+        return changed
+
+    def _step(self, acc: Any, value: Any) -> Any:
+        return value if acc is _NOTHING else self.reducer.fn(acc, value)
+
+    def has_value(self) -> bool:
+        """True when the prefix fold holds a value."""
+        return self._acc is not _NOTHING
+
+    @property
+    def value(self) -> Any:
+        """The fold of the plan-order prefix of writers that have finished."""
+        return self._acc
+
+    def value_of_arrived(self) -> Any:
+        """The fold of every write that has arrived, in plan order, gaps skipped (what a
+        ``Join.ANY`` step sees); ``_NOTHING`` when there is none."""
+        acc = self._acc
+        for writer in self.writers[self._next:]:
+            if writer in self._arrived:
+                acc = self._step(acc, self._arrived[writer])
+        return acc
+
+
+NOTHING = _NOTHING

@@ -1,0 +1,119 @@
+"""The ``@step`` marker: records a step's options on the function and returns it unchanged."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, TypeVar, overload
+
+import attrs
+
+from ._join import Join
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: What ``join=`` accepts.
+JoinArg = Join | Literal["all", "any"] | None
+#: What ``writes=`` accepts: one key or several.
+WritesArg = str | Sequence[str] | None
+
+_MARK = "__spectra_step__"
+
+
+@attrs.frozen
+class StepOptions:
+    """The options given to ``@step(...)``, exactly as given (the compiler judges them)."""
+
+    name: str | None = None
+    join: object = None
+    writes: tuple[object, ...] | None = None
+    when: object = None
+    retry: object = None
+    timeout: object = None
+
+
+def normalize_writes(writes: object) -> tuple[object, ...] | None:
+    """``"k"`` becomes ``("k",)``; a sequence becomes a tuple; ``None`` stays ``None``."""
+    if writes is None:
+        return None
+    if isinstance(writes, str) or not isinstance(writes, Sequence | set | frozenset):
+        return (writes,)
+    return tuple(writes)
+
+
+def make_options(
+    name: str | None, join: object, writes: object, when: object, retry: object,
+    timeout: object,
+) -> StepOptions:
+    """Build :class:`StepOptions`, turning ``Join`` members into their string values."""
+    return StepOptions(
+        name=name,
+        join=join.value if isinstance(join, Join) else join,
+        writes=normalize_writes(writes),
+        when=when,
+        retry=retry,
+        timeout=timeout,
+    )
+
+
+def mark(fn: F, options: StepOptions) -> F:
+    """Record ``options`` on ``fn`` (when it can hold attributes) and return ``fn``."""
+    with contextlib.suppress(AttributeError, TypeError):  # SPX001 reports non-functions
+        setattr(fn, _MARK, options)
+    return fn
+
+
+def options_of(fn: object) -> StepOptions:
+    """The options ``@step`` recorded on ``fn``, or the defaults for an unmarked function."""
+    found = getattr(fn, _MARK, None)
+    return found if isinstance(found, StepOptions) else StepOptions()
+
+
+@overload
+def step(fn: F, /) -> F: ...
+
+
+@overload
+def step(
+    *,
+    name: str | None = None,
+    join: JoinArg = None,
+    writes: WritesArg = None,
+    when: object = None,
+    retry: object = None,
+    timeout: float | None = None,
+) -> Callable[[F], F]: ...
+
+
+def step(
+    fn: F | None = None,
+    /,
+    *,
+    name: str | None = None,
+    join: JoinArg = None,
+    writes: WritesArg = None,
+    when: object = None,
+    retry: object = None,
+    timeout: float | None = None,
+) -> F | Callable[[F], F]:
+    """Mark a function as a workflow step and return the same function.
+
+    Use it bare (``@step``) or with options (``@step(join=Join.ALL)``).  Each parameter
+    name says what the step reads: another step's output, a state key, or a workflow
+    input.
+
+    - ``name``: the step's name (default: the function's name).
+    - ``join``: ``Join.ALL`` or ``Join.ANY``, required on a fan-in step.
+    - ``writes``: the key (or keys) the return value goes to (default: the step's name).
+      With several keys the step returns a mapping with exactly those keys.
+    - ``when``: a guard; the step runs only if it holds, and is skipped otherwise.
+    - ``retry``: a :class:`Retry` policy; ``timeout``: seconds allowed per attempt.
+    """
+    options = make_options(name, join, writes, when, retry, timeout)
+    if fn is not None:
+        return mark(fn, options)
+
+    def decorate(f: F) -> F:
+        return mark(f, options)
+
+    return decorate
