@@ -1,0 +1,79 @@
+"""A flake8 plugin running spectra-lint's checks on each file flake8 reads.
+
+flake8 hands over one file at a time, so findings are reported on that file's lines:
+one located in another module (a step imported from it) is reported on the line of the
+workflow that uses it, naming where the step is defined.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from ._diagnostics import Diagnostic
+from ._report import TOOL_VERSION
+from ._static import Loader, Module, analyse_module
+from ._static_lint import check_workflow, has_file_noqa
+
+
+class Plugin:
+    """flake8 entry point ``SPX = compiler._flake8:Plugin`` (flake8 applies ``# noqa``)."""
+
+    name = "spectra-lint"
+    version = TOOL_VERSION
+
+    def __init__(self, tree: ast.Module, filename: str = "stdin",
+                 lines: list[str] | None = None) -> None:
+        self.tree = tree
+        self.filename = filename
+        self.lines = lines
+
+    def _text(self) -> str:
+        if self.lines is not None:
+            return "".join(self.lines)
+        try:
+            with open(self.filename, encoding="utf-8", errors="replace") as handle:
+                return handle.read()
+        except OSError:
+            return ""
+
+    def findings(self) -> list[Diagnostic]:
+        """The findings for this file, located on its own lines."""
+        text = self._text()
+        if has_file_noqa(text):
+            return []
+        loader = Loader()
+        module = Module(loader, self.filename, text, self.tree)
+        workflows, found = analyse_module(module)
+        for workflow in workflows:
+            found.extend(check_workflow(workflow))
+        return found
+
+    def run(self) -> Iterator[tuple[int, int, str, type[Plugin]]]:
+        """Yield ``(line, column, "SPX101 message", type)``; flake8 columns are 0-based."""
+        try:
+            found = self.findings()
+        except RecursionError:
+            yield 1, 0, "SPX901 an expression is nested too deeply to follow; split it up", \
+                type(self)
+            return
+        for d in sorted(found, key=Diagnostic.sort_key):
+            location = d.location
+            message = d.message
+            if location is None:
+                line, column = 1, 0
+            elif location.file != self.filename:
+                line, column = self._workflow_line(d), 0
+                message = f"{message} (defined at {location})"
+            else:
+                line, column = location.line, location.column - 1
+            yield line, column, f"{d.code} {message}", type(self)
+
+    def _workflow_line(self, d: Diagnostic) -> int:
+        for node in self.tree.body:
+            value = getattr(node, "value", None)
+            if isinstance(value, ast.Call) and d.workflow is not None and any(
+                isinstance(arg, ast.Constant) and arg.value == d.workflow for arg in value.args
+            ):
+                return node.lineno
+        return 1

@@ -1,0 +1,948 @@
+"""The static front end: the IR of every workflow in a Python file, from its ``ast`` alone.
+
+Nothing here imports or runs the code it reads.  A :class:`Loader` parses files once
+and follows imports of steps to other modules of the tree; :func:`analyse_file` turns a
+module into :class:`StaticWorkflow` objects (a :class:`~compiler.WorkflowSpec` plus
+what the linter could not follow) and the diagnostics of reading it (SPX901, SPX902).
+The checks themselves are the compiler's passes, run by :mod:`compiler._static_lint`.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from collections.abc import Iterator, Mapping
+
+import attrs
+
+from . import _ir as ir
+from ._diagnostics import Diagnostic
+from ._static_eval import UNKNOWN, describe, evaluate
+from ._types import TypeExpr, from_ast
+
+#: The public names of ``spectra_dsl`` the front end understands.
+DSL_NAMES = frozenset({"Workflow", "step", "Join", "reducers", "Retry", "Repeat", "match"})
+DSL_PACKAGE = "spectra_dsl"
+#: Options of ``@step(...)`` and ``@wf.step(...)``.
+STEP_OPTIONS = ("name", "join", "writes", "when", "retry", "timeout")
+WORKFLOW_OPTIONS = ("name", "steps", "inputs", "reducers", "max_concurrency")
+#: How many folders up from a file to look for the package of an absolute import.
+MAX_PACKAGE_DEPTH = 32
+
+_FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+_DefNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+_PARAM_KINDS = (
+    ("posonlyargs", ir.POSITIONAL_ONLY),
+    ("args", ir.POSITIONAL_OR_KEYWORD),
+)
+
+
+@attrs.frozen
+class ImportRef:
+    """``from <level dots><module> import <name>`` (``name`` None for ``import module``)."""
+
+    module: str
+    level: int
+    name: str | None
+
+
+@attrs.frozen
+class StaticWorkflow:
+    """A workflow read from source: its IR and the steps whose ``join=`` was not followed
+    (for those, join checks other than the forgotten join are skipped)."""
+
+    spec: ir.WorkflowSpec
+    unsure_joins: frozenset[str] = frozenset()
+
+
+@attrs.frozen
+class ModuleResult:
+    """What one file holds: its workflows and the diagnostics of reading it."""
+
+    path: str
+    workflows: tuple[StaticWorkflow, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
+    source: str | None = None
+
+
+def _indent_column(lines: list[str], line: int) -> int:
+    if 1 <= line <= len(lines):
+        text = lines[line - 1]
+        return len(text) - len(text.lstrip()) + 1
+    return 1
+
+
+def unreadable(path: str, message: str, line: int = 1, column: int = 1) -> Diagnostic:
+    """An SPX901 finding for ``path``."""
+    return Diagnostic("SPX901", message, location=ir.SourceLocation(path, line, column))
+
+
+def read_text(path: str) -> tuple[str | None, ast.Module | None, Diagnostic | None]:
+    """Read and parse ``path``: its text and tree, or an SPX901 saying why not."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except IsADirectoryError:
+        return None, None, unreadable(path, f"{path} is a directory, not a Python file; "
+                                      "pass the directory itself to lint the files in it")
+    except OSError as error:
+        reason = error.strerror or str(error)
+        return None, None, unreadable(path, f"cannot read {path}: {reason}; check that it "
+                                      "exists and that you may read it")
+    return parse_source(path, data)
+
+
+def parse_source(
+    path: str, data: bytes | str
+) -> tuple[str | None, ast.Module | None, Diagnostic | None]:
+    """Parse ``data``; a syntax error becomes SPX901 with the parser's line and message."""
+    if isinstance(data, bytes):
+        try:
+            text = _decode(data)
+        except (UnicodeDecodeError, SyntaxError, LookupError) as error:
+            return None, None, unreadable(
+                path, f"cannot decode {path}: {error}; save it as UTF-8 (or declare its "
+                "encoding in a '# -*- coding: ... -*-' line)")
+    else:
+        text = data
+    try:
+        tree = ast.parse(text, filename=path, type_comments=False)
+    except SyntaxError as error:
+        line = error.lineno or 1
+        column = max(error.offset or 1, 1)
+        return text, None, unreadable(
+            path, f"syntax error: {error.msg}; fix it so the file can be checked",
+            line, column)
+    except (RecursionError, MemoryError):
+        return text, None, unreadable(
+            path, "the parser gave up: an expression is nested too deeply; split it up")
+    except ValueError as error:  # source containing null bytes
+        return text, None, unreadable(path, f"cannot parse {path}: {error}")
+    return text, tree, None
+
+
+def _decode(data: bytes) -> str:
+    import io
+    import tokenize
+
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8")
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    return data.decode(encoding)
+
+
+class Module:
+    """One parsed module: its imports, constants and top-level definitions."""
+
+    def __init__(self, loader: Loader, path: str, text: str, tree: ast.Module) -> None:
+        self.loader = loader
+        self.path = path
+        self.text = text
+        self.tree = tree
+        self._lines: list[str] | None = None
+        #: local name -> fully qualified name of a ``spectra_dsl`` object
+        self.dsl: dict[str, str] = {}
+        #: local name -> an import of another module (or of a name in it)
+        self.imports: dict[str, ImportRef] = {}
+        self.constants: dict[str, ast.expr] = {}
+        self.definitions: dict[str, _DefNode] = {}
+        for statement in tree.body:
+            self._record(statement)
+
+    @property
+    def lines(self) -> list[str]:
+        """The source lines (without line ends)."""
+        if self._lines is None:
+            self._lines = self.text.splitlines()
+        return self._lines
+
+    def _record(self, statement: ast.stmt) -> None:
+        if isinstance(statement, ast.Import):
+            for alias in statement.names:
+                if alias.name.split(".")[0] == DSL_PACKAGE:
+                    local = alias.asname or DSL_PACKAGE
+                    self.dsl[local] = alias.name if alias.asname else DSL_PACKAGE
+                elif alias.asname:
+                    self.imports[alias.asname] = ImportRef(alias.name, 0, None)
+                else:
+                    top = alias.name.split(".")[0]
+                    self.imports[top] = ImportRef(top, 0, None)
+        elif isinstance(statement, ast.ImportFrom):
+            module = statement.module or ""
+            for alias in statement.names:
+                local = alias.asname or alias.name
+                if statement.level == 0 and module.split(".")[0] == DSL_PACKAGE:
+                    self.dsl[local] = f"{module}.{alias.name}"
+                elif alias.name != "*":
+                    self.imports[local] = ImportRef(module, statement.level, alias.name)
+        elif isinstance(statement, ast.Assign):
+            for target in statement.targets:
+                if isinstance(target, ast.Name):
+                    self.constants[target.id] = statement.value
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            if isinstance(statement.target, ast.Name):
+                self.constants[statement.target.id] = statement.value
+        elif isinstance(statement, _DefNode):
+            self.definitions[statement.name] = statement
+            self.constants.pop(statement.name, None)
+
+    # -- names ------------------------------------------------------------------------
+
+    def qualified(self, node: ast.expr) -> str | None:
+        """The dotted name ``node`` stands for, from this module's imports of spectra_dsl."""
+        parts: list[str] = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name) or node.id not in self.dsl:
+            return None
+        parts.append(self.dsl[node.id])
+        return ".".join(reversed(parts))
+
+    def dsl_name(self, node: ast.expr) -> str | None:
+        """``"Workflow"``, ``"Join.ALL"``, ``"reducers.append"``... for spectra_dsl names."""
+        qualified = self.qualified(node)
+        if qualified is None:
+            return None
+        parts = qualified.split(".")
+        for index, part in enumerate(parts):
+            if part in DSL_NAMES:
+                return ".".join(parts[index:])
+        return None
+
+    def follow_import(self, name: str) -> tuple[Module, str | None] | None:
+        """The module an imported ``name`` comes from, and its name there (None: the
+        module itself), or None when it is no import of a readable module."""
+        ref = self.imports.get(name)
+        if ref is None:
+            return None
+        if ref.name is None:
+            target = self.loader.find_module(self.path, ref.module, ref.level)
+            return None if target is None else (target, None)
+        target = self.loader.find_module(self.path, ref.module, ref.level)
+        if target is not None and (
+            ref.name in target.definitions or ref.name in target.constants
+            or ref.name in target.imports
+        ):
+            return target, ref.name
+        submodule = f"{ref.module}.{ref.name}" if ref.module else ref.name
+        package = self.loader.find_module(self.path, submodule, ref.level)
+        if package is not None:
+            return package, None
+        return None if target is None else (target, ref.name)
+
+    def lookup(self, node: ast.expr, depth: int = 0) -> tuple[Module, ast.AST] | None:
+        """The definition (def, class, lambda or other expression) ``node`` names."""
+        if depth > 16:
+            return None
+        if isinstance(node, ast.Name):
+            return self._lookup_name(node.id, depth)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            found = self.follow_import(node.value.id)
+            if found is not None and found[1] is None:
+                return found[0]._lookup_name(node.attr, depth + 1)
+        return None
+
+    def _lookup_name(self, name: str, depth: int) -> tuple[Module, ast.AST] | None:
+        if name in self.definitions:
+            return self, self.definitions[name]
+        if name in self.constants:
+            value = self.constants[name]
+            if isinstance(value, ast.Name | ast.Attribute) and depth < 16:
+                return self.lookup(value, depth + 1)
+            return self, value
+        found = self.follow_import(name)
+        if found is not None and found[1] is not None:
+            return found[0]._lookup_name(found[1], depth + 1)
+        return None
+
+    def location(self, node: ast.stmt | ast.expr) -> ir.SourceLocation:
+        """File, line and 1-based column of ``node``."""
+        return ir.SourceLocation(self.path, node.lineno, node.col_offset + 1)
+
+    def line_location(self, line: int) -> ir.SourceLocation:
+        """File and line, column = the line's indentation + 1."""
+        return ir.SourceLocation(self.path, line, _indent_column(self.lines, line))
+
+
+class Loader:
+    """Parses files once and finds the modules that imports name."""
+
+    def __init__(self) -> None:
+        self._modules: dict[str, Module | None] = {}
+
+    def load(self, path: str, text: str | None = None,
+             tree: ast.Module | None = None) -> Module | None:
+        """The module at ``path`` (None if it cannot be read or parsed)."""
+        key = os.path.normpath(path)
+        if key in self._modules:
+            return self._modules[key]
+        self._modules[key] = None  # guards against import cycles while loading
+        if text is None or tree is None:
+            text, tree, problem = read_text(path)
+            if problem is not None or text is None or tree is None:
+                return None
+        module = Module(self, path, text, tree)
+        self._modules[key] = module
+        return module
+
+    def cached(self, path: str) -> Module | None:
+        """The module at ``path`` if it was loaded already."""
+        return self._modules.get(os.path.normpath(path))
+
+    def line(self, path: str, number: int) -> str | None:
+        """Line ``number`` of the file at ``path`` (for --show-source), if readable."""
+        module = self.cached(path)
+        if module is not None:
+            lines = module.lines
+        else:
+            try:
+                with open(path, encoding="utf-8", errors="replace") as handle:
+                    lines = handle.read().splitlines()
+            except (OSError, ValueError):
+                return None
+        return lines[number - 1] if 1 <= number <= len(lines) else None
+
+    def find_module(self, importer: str, name: str, level: int) -> Module | None:
+        """The module ``from <level dots><name> import ...`` in ``importer`` refers to."""
+        parts = [p for p in name.split(".") if p]
+        if level > 0:
+            base = os.path.dirname(importer)
+            for _ in range(level - 1):
+                base = os.path.join(base, os.pardir)
+            return self._file_in(base, base, parts)
+        if not parts or parts[0] == DSL_PACKAGE:
+            return None
+        base = os.path.dirname(os.path.abspath(importer))
+        shown = os.path.dirname(importer)
+        for _ in range(MAX_PACKAGE_DEPTH):
+            found = self._file_in(base, shown, parts)
+            if found is not None:
+                return found
+            parent = os.path.dirname(base)
+            if parent == base:
+                return None
+            base, shown = parent, os.path.join(shown, os.pardir)
+        return None
+
+    def _file_in(self, base: str, shown: str, parts: list[str]) -> Module | None:
+        """The module file ``parts`` under ``base`` (named as under ``shown``), if any."""
+        tails = [(*parts[:-1], parts[-1] + ".py")] if parts else []
+        tails.append((*parts, "__init__.py"))
+        for tail in tails:
+            if os.path.isfile(os.path.join(base, *tail)):
+                return self.load(os.path.normpath(os.path.join(shown, *tail)))
+        return None
+
+
+# -- reading one module's workflows ---------------------------------------------------------
+
+
+@attrs.define
+class _Builder:
+    """A workflow being read: ``Workflow(...)`` and what later statements add to it."""
+
+    variable: str
+    call: ast.Call
+    name: str
+    location: ir.SourceLocation
+    steps: list[ir.StepSpec] = attrs.Factory(list)
+    inputs: tuple[str, ...] | None = None
+    reducers: list[ir.ReducerSpec] = attrs.Factory(list)
+    unsure_joins: set[str] = attrs.Factory(set)
+
+
+class _Reader:
+    """Reads the workflows of one module, collecting SPX902 findings as it goes."""
+
+    def __init__(self, module: Module) -> None:
+        self.module = module
+        self.found: list[Diagnostic] = []
+        self.builders: dict[str, _Builder] = {}
+        self.finished: list[_Builder] = []
+        self.handled: set[int] = set()
+
+    def skip(self, message: str, where: ir.SourceLocation, steps: tuple[str, ...] = (),
+             workflow: str | None = None) -> None:
+        self.found.append(Diagnostic("SPX902", message, steps=steps, location=where,
+                                     workflow=workflow))
+
+    # -- the module ------------------------------------------------------------------
+
+    def read(self) -> list[_Builder]:
+        for statement in self.module.tree.body:
+            self._statement(statement)
+        self._unfollowed()
+        return [*self.finished, *self.builders.values()]
+
+    def _statement(self, statement: ast.stmt) -> None:
+        if isinstance(statement, ast.Assign | ast.AnnAssign):
+            value = statement.value
+            targets = statement.targets if isinstance(statement, ast.Assign) else [
+                statement.target]
+            if isinstance(value, ast.Call) and self.module.dsl_name(value.func) == "Workflow":
+                self.handled.add(id(value))
+                names = [t.id for t in targets if isinstance(t, ast.Name)]
+                builder = self._workflow(value, names[0] if names else "")
+                if len(names) != len(targets) or not names:
+                    self.skip(f"workflow '{builder.name}' is assigned to "
+                              f"{describe(targets[0])}; assign it to a plain name such as "
+                              "'wf = Workflow(...)' so its steps can be followed",
+                              builder.location, workflow=builder.name)
+                self._bind(names[0] if names else "", builder)
+            else:
+                for target in targets:
+                    if isinstance(target, ast.Name) and target.id in self.builders:
+                        self.finished.append(self.builders.pop(target.id))
+        elif isinstance(statement, _DefNode):
+            self._definition(statement)
+        elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+            self._method_call(statement.value)
+
+    def _bind(self, variable: str, builder: _Builder) -> None:
+        if variable in self.builders:
+            self.finished.append(self.builders.pop(variable))
+        if variable:
+            self.builders[variable] = builder
+        else:
+            self.finished.append(builder)
+
+    def _workflow_of(self, node: ast.expr, method: str) -> _Builder | None:
+        """The workflow of ``wf.<method>`` if ``node`` is that attribute."""
+        if (isinstance(node, ast.Attribute) and node.attr == method
+                and isinstance(node.value, ast.Name) and node.value.id in self.builders):
+            return self.builders[node.value.id]
+        return None
+
+    # -- Workflow(...) ------------------------------------------------------------------
+
+    def _workflow(self, call: ast.Call, variable: str) -> _Builder:
+        module = self.module
+        location = module.line_location(call.lineno)
+        name_node: ast.expr | None = call.args[0] if call.args else None
+        options: dict[str, ast.expr] = {}
+        for keyword in call.keywords:
+            if keyword.arg is None:
+                self.skip(f"Workflow(**{describe(keyword.value)}) is not followed; pass the "
+                          "options by name", location)
+            elif keyword.arg == "name" and name_node is None:
+                name_node = keyword.value
+            else:
+                options[keyword.arg] = keyword.value
+        name = variable or "<workflow>"
+        if name_node is not None:
+            value = evaluate(module, name_node)
+            if isinstance(value, str):
+                name = value
+            else:
+                self.skip(f"workflow name {describe(name_node)} is not followed; it is called "
+                          f"'{name}' here. Use a string literal or a module-level constant",
+                          location)
+        builder = _Builder(variable, call, name, location)
+        for extra in call.args[1:]:
+            self.skip(f"workflow '{name}': positional argument {describe(extra)} is not "
+                      "followed; pass the options by name (steps=..., inputs=...)",
+                      location, workflow=name)
+        for option, node in options.items():
+            if option == "steps":
+                self._steps_list(builder, node)
+            elif option == "inputs":
+                self._inputs(builder, node)
+            elif option == "reducers":
+                self._reducer_dict(builder, node)
+            elif option not in WORKFLOW_OPTIONS:
+                self.skip(f"workflow '{name}': option {option}= is not known to spectra-lint "
+                          "and was skipped", location, workflow=name)
+        return builder
+
+    def _inputs(self, builder: _Builder, node: ast.expr) -> None:
+        value = evaluate(self.module, node)
+        if isinstance(value, str):
+            value = (value,)
+        if isinstance(value, tuple) and all(isinstance(v, str) for v in value):
+            builder.inputs = value
+        elif value is None:
+            builder.inputs = None
+        else:
+            self.skip(f"workflow '{builder.name}': inputs={describe(node)} is not followed, so "
+                      "parameters are checked as if no inputs were declared; use a tuple of "
+                      "string literals", builder.location, workflow=builder.name)
+
+    def _steps_list(self, builder: _Builder, node: ast.expr) -> None:
+        elements = self._sequence(node)
+        if elements is None:
+            self.skip(f"workflow '{builder.name}': steps={describe(node)} is not followed; "
+                      "list the steps literally (steps=[fetch, merge]) or in a module-level "
+                      "list", builder.location, workflow=builder.name)
+            return
+        for element in elements:
+            spec = self._step_reference(builder, element)
+            if spec is not None:
+                builder.steps.append(spec)
+
+    def _sequence(self, node: ast.expr, depth: int = 0) -> list[ast.expr] | None:
+        if isinstance(node, ast.List | ast.Tuple):
+            out: list[ast.expr] = []
+            for element in node.elts:
+                if isinstance(element, ast.Starred):
+                    inner = self._sequence(element.value, depth + 1) if depth < 8 else None
+                    if inner is None:
+                        return None
+                    out.extend(inner)
+                else:
+                    out.append(element)
+            return out
+        if isinstance(node, ast.Name) and depth < 8:
+            bound = self.module.constants.get(node.id)
+            if bound is not None:
+                return self._sequence(bound, depth + 1)
+        return None
+
+    def _step_reference(self, builder: _Builder, element: ast.expr) -> ir.StepSpec | None:
+        found = self.module.lookup(element)
+        if found is None:
+            where = self.module.location(element)
+            self.skip(f"workflow '{builder.name}': step {describe(element)} is not followed "
+                      "(it is no function defined or imported from a module of the linted "
+                      "tree), so it was left out of the check", builder.location,
+                      workflow=builder.name)
+            del where
+            return None
+        module, node = found
+        reader = self if module is self.module else _Reader(module)
+        if isinstance(node, _DefNode):
+            options = reader._marked_options(node)
+            spec = reader._step_from_def(node, options or {}, builder)
+            if reader is not self:
+                self.found.extend(reader.found)
+            return spec
+        if isinstance(node, ast.Lambda):
+            return ir.StepSpec(name="<lambda>", kind=ir.OTHER,
+                               location=module.location(node))
+        if isinstance(node, ast.Call):
+            self.skip(f"workflow '{builder.name}': step {describe(element)} is built by a "
+                      "call the linter does not follow, so it was left out of the check",
+                      builder.location, workflow=builder.name)
+            return None
+        return ir.StepSpec(name=describe(element), kind=ir.OTHER,
+                           location=module.location(node) if isinstance(node, ast.expr)
+                           else builder.location)
+
+    # -- definitions and decorators ----------------------------------------------------------
+
+    def _decorator_options(self, decorator: ast.expr) -> tuple[str, ast.Call | None] | None:
+        """("step" | workflow variable, call or None) when ``decorator`` marks a step."""
+        call = decorator if isinstance(decorator, ast.Call) else None
+        target = call.func if call is not None else decorator
+        if self.module.dsl_name(target) == "step":
+            return "step", call
+        if (isinstance(target, ast.Attribute) and target.attr == "step"
+                and isinstance(target.value, ast.Name) and target.value.id in self.builders):
+            return target.value.id, call
+        return None
+
+    def _marked_options(self, node: _DefNode) -> dict[str, ast.expr] | None:
+        """The keyword options of the ``@step(...)`` that marks ``node`` (None: unmarked)."""
+        for decorator in node.decorator_list:
+            call = decorator if isinstance(decorator, ast.Call) else None
+            target = call.func if call is not None else decorator
+            if self.module.dsl_name(target) == "step":
+                return self._call_options(call, node)
+        return None
+
+    def _call_options(self, call: ast.Call | None, node: _DefNode) -> dict[str, ast.expr]:
+        if call is None:
+            return {}
+        options: dict[str, ast.expr] = {}
+        if call.args:
+            self.skip(f"step '{node.name}': positional arguments to @step(...) are not "
+                      "followed; pass options by name (join=..., writes=...)",
+                      self.module.location(node), steps=(node.name,))
+        for keyword in call.keywords:
+            if keyword.arg is None:
+                self.skip(f"step '{node.name}': @step(**{describe(keyword.value)}) is not "
+                          "followed; pass options by name", self.module.location(node),
+                          steps=(node.name,))
+            else:
+                options[keyword.arg] = keyword.value
+        return options
+
+    def _definition(self, node: _DefNode) -> None:
+        for decorator in node.decorator_list:
+            marked = self._decorator_options(decorator)
+            if marked is None or marked[0] == "step":
+                continue
+            builder = self.builders[marked[0]]
+            self.handled.add(id(decorator))
+            options = self._call_options(marked[1], node)
+            builder.steps.append(self._step_from_def(node, options, builder))
+
+    def _method_call(self, call: ast.Call) -> None:
+        builder = self._workflow_of(call.func, "reducer")
+        if builder is not None:
+            self.handled.add(id(call))
+            self._reducer_call(builder, call)
+            return
+        builder = self._workflow_of(call.func, "step")
+        if builder is not None:
+            self.handled.add(id(call))
+            self._step_call(builder, call)
+            return
+        builder = self._workflow_of(call.func, "add")
+        if builder is not None:
+            self.handled.add(id(call))
+            self.skip(f"workflow '{builder.name}': wf.add({describe(call, 40)[7:-1]}...) "
+                      "(a sub-workflow or loop) is not followed yet, so it was left out of "
+                      "the check", self.module.line_location(call.lineno),
+                      workflow=builder.name)
+
+    def _step_call(self, builder: _Builder, call: ast.Call) -> None:
+        """``wf.step(fn, join=...)`` written as a call rather than a decorator."""
+        if len(call.args) != 1:
+            self.skip(f"workflow '{builder.name}': {describe(call)} is not followed",
+                      self.module.line_location(call.lineno), workflow=builder.name)
+            return
+        found = self.module.lookup(call.args[0])
+        if found is None or not isinstance(found[1], _DefNode) or found[0] is not self.module:
+            self.skip(f"workflow '{builder.name}': {describe(call)} is not followed: "
+                      f"{describe(call.args[0])} is no function of this module",
+                      self.module.line_location(call.lineno), workflow=builder.name)
+            return
+        node = found[1]
+        fake = ast.Call(func=call.func, args=[], keywords=call.keywords)
+        options = self._call_options(fake, node)
+        builder.steps.append(self._step_from_def(node, options, builder))
+
+    def _step_from_def(self, node: _DefNode, options: Mapping[str, ast.expr],
+                       builder: _Builder) -> ir.StepSpec:
+        module = self.module
+        location = module.location(node)
+        name = node.name
+        if "name" in options:
+            value = evaluate(module, options["name"])
+            if isinstance(value, str):
+                name = value
+            else:
+                self.skip(f"step '{name}': name={describe(options['name'])} is not followed, "
+                          f"so the step is called '{name}' here; use a string literal",
+                          location, steps=(name,), workflow=builder.name)
+        fields: dict[str, object] = {}
+        for option, value_node in options.items():
+            if option == "name":
+                continue
+            if option not in STEP_OPTIONS:
+                self.skip(f"step '{name}': option {option}= is not known to spectra-lint and "
+                          "was skipped", location, steps=(name,), workflow=builder.name)
+                continue
+            reading = getattr(self, f"_option_{option}")
+            fields[option] = reading(value_node, name, location, builder)
+        if isinstance(node, ast.ClassDef):
+            return ir.StepSpec(name=name, kind=ir.CLASS, location=location, **fields)  # type: ignore[arg-type]
+        returns = from_ast(node.returns)
+        return ir.StepSpec(
+            name=name,
+            params=tuple(_parameters(node)),
+            kind=_function_kind(node),
+            location=location,
+            returns=returns,
+            returns_fields=self._typed_dict_fields(node.returns),
+            **fields,  # type: ignore[arg-type]
+        )
+
+    # -- step options -------------------------------------------------------------------------
+
+    def _option_join(self, node: ast.expr, step: str, where: ir.SourceLocation,
+                     builder: _Builder) -> object:
+        value = evaluate(self.module, node)
+        if value is UNKNOWN:
+            builder.unsure_joins.add(step)
+            self.skip(f"step '{step}': join={describe(node)} is not followed, so the step is "
+                      "checked as if it had join=Join.ALL; use Join.ALL, Join.ANY or a "
+                      "module-level constant bound to one", where, steps=(step,),
+                      workflow=builder.name)
+            return "all"
+        return value
+
+    def _option_writes(self, node: ast.expr, step: str, where: ir.SourceLocation,
+                       builder: _Builder) -> object:
+        value = evaluate(self.module, node)
+        if value is UNKNOWN:
+            self.skip(f"step '{step}': writes={describe(node)} is not followed, so the step "
+                      "is checked as if it wrote its own name; use a string or a tuple of "
+                      "strings", where, steps=(step,), workflow=builder.name)
+            return None
+        if value is None:
+            return None
+        if isinstance(value, str) or not isinstance(value, tuple | list | dict):
+            return (value,)
+        return tuple(value)
+
+    def _option_when(self, node: ast.expr, step: str, where: ir.SourceLocation,
+                     builder: _Builder) -> object:
+        if isinstance(node, ast.Constant) and node.value is None:
+            return None
+        value = evaluate(self.module, node)
+        if isinstance(value, ir.GuardSpec):
+            return value
+        found = self.module.lookup(node) if not isinstance(node, ast.Lambda) else (
+            self.module, node)
+        if found is not None and isinstance(found[1], ast.Lambda | ast.FunctionDef
+                                            | ast.AsyncFunctionDef):
+            arguments = found[1].args
+            names = [a.arg for a in (*arguments.posonlyargs, *arguments.args,
+                                     *arguments.kwonlyargs)]
+            return ir.GuardSpec(reads=tuple(names))
+        self.skip(f"step '{step}': when={describe(node)} is not followed, so the step is "
+                  "checked as if it had no guard; use match(key=value) or a module-level "
+                  "function", where, steps=(step,), workflow=builder.name)
+        return None
+
+    def _option_retry(self, node: ast.expr, step: str, where: ir.SourceLocation,
+                      builder: _Builder) -> object:
+        value = evaluate(self.module, node)
+        if value is None or isinstance(value, ir.RetrySpec):
+            return value
+        self.skip(f"step '{step}': retry={describe(node)} is not followed, so its settings "
+                  "are not checked; write Retry(attempts=..., backoff=..., factor=...) with "
+                  "literal values", where, steps=(step,), workflow=builder.name)
+        return None
+
+    def _option_timeout(self, node: ast.expr, step: str, where: ir.SourceLocation,
+                        builder: _Builder) -> object:
+        value = evaluate(self.module, node)
+        if value is UNKNOWN:
+            self.skip(f"step '{step}': timeout={describe(node)} is not followed, so it is "
+                      "not checked; use a number or a module-level constant", where,
+                      steps=(step,), workflow=builder.name)
+            return None
+        return value
+
+    def _typed_dict_fields(self, node: ast.expr | None) -> Mapping[str, TypeExpr] | None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            try:
+                node = ast.parse(node.value, mode="eval").body
+            except (SyntaxError, RecursionError, ValueError):
+                return None
+        if not isinstance(node, ast.Name):
+            return None
+        fields = self._typed_dict(node.id, 0)
+        return fields
+
+    def _typed_dict(self, name: str, depth: int) -> dict[str, TypeExpr] | None:
+        definition = self.module.definitions.get(name)
+        if not isinstance(definition, ast.ClassDef) or depth > 16:
+            return None
+        fields: dict[str, TypeExpr] = {}
+        typed = False
+        for base in definition.bases:
+            base_name = base.id if isinstance(base, ast.Name) else (
+                base.attr if isinstance(base, ast.Attribute) else None)
+            if base_name == "TypedDict":
+                typed = True
+            elif base_name is not None:
+                inherited = self._typed_dict(base_name, depth + 1)
+                if inherited is not None:
+                    typed = True
+                    fields.update(inherited)
+        if not typed:
+            return None
+        for statement in definition.body:
+            if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+                converted = from_ast(statement.annotation)
+                if converted is not None:
+                    fields[statement.target.id] = converted
+        return fields
+
+    # -- reducers ---------------------------------------------------------------------------
+
+    def _reducer_dict(self, builder: _Builder, node: ast.expr) -> None:
+        if isinstance(node, ast.Name) and isinstance(self.module.constants.get(node.id),
+                                                      ast.Dict):
+            bound = self.module.constants[node.id]
+            assert isinstance(bound, ast.Dict)
+            node = bound
+        if not isinstance(node, ast.Dict):
+            self.skip(f"workflow '{builder.name}': reducers={describe(node)} is not "
+                      "followed, so no reducer is known; write the dict literally",
+                      builder.location, workflow=builder.name)
+            return
+        for key_node, value_node in zip(node.keys, node.values, strict=True):
+            if key_node is None:
+                self.skip(f"workflow '{builder.name}': reducers={{**{describe(value_node)}}} "
+                          "is not followed", builder.location, workflow=builder.name)
+                continue
+            self._add_reducer(builder, key_node, value_node, False, builder.location)
+
+    def _reducer_call(self, builder: _Builder, call: ast.Call) -> None:
+        where = self.module.line_location(call.lineno)
+        arguments: list[ast.expr] = list(call.args)
+        keywords = {k.arg: k.value for k in call.keywords if k.arg is not None}
+        for name in ("key", "fn"):
+            if name in keywords:
+                arguments.append(keywords[name])
+        if len(arguments) < 2 or any(isinstance(a, ast.Starred) for a in arguments):
+            self.skip(f"workflow '{builder.name}': {describe(call)} is not followed; write "
+                      "wf.reducer(\"key\", fn)", where, workflow=builder.name)
+            return
+        has_initial = "initial" in keywords or len(call.args) > 2
+        self._add_reducer(builder, arguments[0], arguments[1], has_initial, where)
+
+    def _add_reducer(self, builder: _Builder, key_node: ast.expr, fn: ast.expr,
+                     has_initial: bool, where: ir.SourceLocation) -> None:
+        key = evaluate(self.module, key_node)
+        if not isinstance(key, str):
+            self.skip(f"workflow '{builder.name}': the reducer key {describe(key_node)} is "
+                      "not followed, so that reducer is not known; use a string literal",
+                      where, workflow=builder.name)
+            return
+        builder.reducers.append(ir.ReducerSpec(
+            key=key, name=_last_name(fn), has_initial=has_initial,
+            result=self._reducer_result(fn), location=where))
+
+    def _reducer_result(self, fn: ast.expr) -> TypeExpr | None:
+        dsl = self.module.dsl_name(fn)
+        if dsl is not None:
+            return BUILTIN_REDUCER_RESULTS.get(dsl)
+        found = self.module.lookup(fn)
+        if found is not None and isinstance(found[1], ast.FunctionDef | ast.AsyncFunctionDef):
+            return from_ast(found[1].returns)
+        return None
+
+    # -- what was not followed --------------------------------------------------------------
+
+    def _unfollowed(self) -> None:
+        """SPX902 for workflows built or extended where the reader does not look."""
+        variables = set(self.builders) | {b.variable for b in self.finished}
+        for node in _walk(self.module.tree):
+            if isinstance(node, ast.Call) and id(node) not in self.handled:
+                if self.module.dsl_name(node.func) == "Workflow":
+                    self.skip(
+                        f"Workflow({describe(node, 40)[9:-1]}) is built inside a function, "
+                        "class or block, which spectra-lint does not follow; build it at "
+                        "module level (wf = Workflow(...)) to have it checked",
+                        self.module.line_location(node.lineno))
+                elif (isinstance(node.func, ast.Attribute)
+                      and node.func.attr in ("step", "reducer", "add")
+                      and isinstance(node.func.value, ast.Name)
+                      and node.func.value.id in variables):
+                    self.handled.add(id(node))
+                    self.skip(
+                        f"{describe(node.func)}(...) here is not followed (only module-level "
+                        "statements are); its workflow is checked without it",
+                        self.module.line_location(node.lineno))
+            elif isinstance(node, _DefNode) and node not in self.module.tree.body:
+                for decorator in node.decorator_list:
+                    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+                    if (id(decorator) not in self.handled and isinstance(target, ast.Attribute)
+                            and target.attr == "step" and isinstance(target.value, ast.Name)
+                            and target.value.id in variables):
+                        if isinstance(decorator, ast.Call):
+                            self.handled.add(id(decorator))
+                        self.skip(f"step '{node.name}' is registered with @"
+                                  f"{describe(target)} inside a function, class or block, "
+                                  "which spectra-lint does not follow; its workflow is "
+                                  "checked without it", self.module.location(node),
+                                  steps=(node.name,))
+
+
+#: Result types of the built-in reducers of ``spectra_dsl.reducers``, as the runtime front
+#: end reads them from their annotations (a type variable reads as nothing known).
+BUILTIN_REDUCER_RESULTS: dict[str, TypeExpr] = {
+    "reducers.append": TypeExpr("list"),
+    "reducers.extend": TypeExpr("list"),
+    "reducers.add": TypeExpr("Any"),
+    "reducers.merge": TypeExpr("dict"),
+}
+
+
+def _walk(tree: ast.AST) -> Iterator[ast.AST]:
+    """Every node below ``tree`` (iterative, so deep trees cannot overflow the stack)."""
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def _last_name(node: ast.expr) -> str:
+    if isinstance(node, ast.Call):
+        node = node.func
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Lambda):
+        return "<lambda>"
+    return describe(node, 30)
+
+
+def _parameters(node: _FunctionNode) -> Iterator[ir.ParameterSpec]:
+    arguments = node.args
+    positional = [*arguments.posonlyargs, *arguments.args]
+    first_default = len(positional) - len(arguments.defaults)
+    index = 0
+    for field, kind in _PARAM_KINDS:
+        for arg in getattr(arguments, field):
+            yield ir.ParameterSpec(arg.arg, kind, index >= first_default,
+                                   from_ast(arg.annotation))
+            index += 1
+    if arguments.vararg is not None:
+        yield ir.ParameterSpec(arguments.vararg.arg, ir.VAR_POSITIONAL, False,
+                               from_ast(arguments.vararg.annotation))
+    for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True):
+        yield ir.ParameterSpec(arg.arg, ir.KEYWORD_ONLY, default is not None,
+                               from_ast(arg.annotation))
+    if arguments.kwarg is not None:
+        yield ir.ParameterSpec(arguments.kwarg.arg, ir.VAR_KEYWORD, False,
+                               from_ast(arguments.kwarg.annotation))
+
+
+def _function_kind(node: _FunctionNode) -> str:
+    is_async = isinstance(node, ast.AsyncFunctionDef)
+    stack: list[ast.AST] = list(node.body)
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.Yield | ast.YieldFrom):
+            return ir.ASYNC_GENERATOR if is_async else ir.GENERATOR
+        if isinstance(current, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+                      | ast.ClassDef):
+            continue
+        stack.extend(ast.iter_child_nodes(current))
+    return ir.ASYNC_FUNCTION if is_async else ir.SYNC_FUNCTION
+
+
+def analyse_module(module: Module) -> tuple[list[StaticWorkflow], list[Diagnostic]]:
+    """The workflows ``module`` builds and the SPX902 findings of reading them."""
+    reader = _Reader(module)
+    builders = reader.read()
+    workflows = [
+        StaticWorkflow(
+            ir.WorkflowSpec(name=b.name, steps=tuple(b.steps), inputs=b.inputs,
+                            reducers=tuple(b.reducers), location=b.location),
+            frozenset(b.unsure_joins),
+        )
+        for b in sorted(builders, key=lambda b: (b.location.line, b.location.column))
+    ]
+    return workflows, reader.found
+
+
+def analyse_file(path: str, loader: Loader | None = None,
+                 source: bytes | str | None = None) -> ModuleResult:
+    """Read ``path`` (or ``source``, shown as ``path``) into workflows; never raises for
+    anything the file holds."""
+    loader = loader or Loader()
+    if source is None:
+        text, tree, problem = read_text(path)
+    else:
+        text, tree, problem = parse_source(path, source)
+    if problem is not None or text is None or tree is None:
+        return ModuleResult(path, (), (problem,) if problem else (), text)
+    module = loader.load(path, text, tree)
+    if module is None:  # pragma: no cover - load() with a tree always succeeds
+        return ModuleResult(path, (), (), text)
+    try:
+        workflows, found = analyse_module(module)
+    except RecursionError:
+        return ModuleResult(path, (), (unreadable(
+            path, "an expression is nested too deeply to follow; split it up"),), text)
+    return ModuleResult(path, tuple(workflows), tuple(found), text)

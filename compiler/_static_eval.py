@@ -1,0 +1,159 @@
+"""Constant folding for the static front end: the values a linter can know without running.
+
+:func:`evaluate` turns an option's expression into the value the runtime would see, or
+:data:`UNKNOWN` when the value depends on anything but literals, module-level constants,
+``Join`` members and the ``Retry``/``match`` constructors.  It never guesses: a caller
+that gets :data:`UNKNOWN` reports SPX902 naming what it skipped.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from . import _ir as ir
+
+if TYPE_CHECKING:
+    from ._static import Module
+
+
+class _Unknown:
+    """The value of an expression the linter cannot evaluate."""
+
+    _instance: _Unknown | None = None
+
+    def __new__(cls) -> _Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN = _Unknown()
+
+#: How deep to follow names bound to names (``A = B``) before giving up.
+MAX_DEPTH = 24
+
+_BINOPS: dict[type[ast.operator], Callable[[object, object], object]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Pow: operator.pow,
+}
+
+JOIN_MEMBERS = {"Join.ALL": "all", "Join.ANY": "any"}
+
+
+def describe(node: ast.AST, limit: int = 60) -> str:
+    """Source text of ``node``, shortened for a message."""
+    try:
+        text = ast.unparse(node)
+    except (RecursionError, ValueError):
+        text = type(node).__name__
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def evaluate(module: Module, node: ast.expr, depth: int = 0) -> object:
+    """The value of ``node`` in ``module``, or :data:`UNKNOWN`."""
+    if depth > MAX_DEPTH:
+        return UNKNOWN
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        items = [evaluate(module, item, depth + 1) for item in node.elts]
+        if any(isinstance(item, ast.Starred) for item in node.elts) or UNKNOWN in items:
+            return UNKNOWN
+        return tuple(items)
+    if isinstance(node, ast.Dict):
+        result: dict[object, object] = {}
+        for key_node, value_node in zip(node.keys, node.values, strict=True):
+            if key_node is None:
+                return UNKNOWN
+            key = evaluate(module, key_node, depth + 1)
+            value = evaluate(module, value_node, depth + 1)
+            if key is UNKNOWN or value is UNKNOWN:
+                return UNKNOWN
+            try:
+                result[key] = value
+            except TypeError:
+                return UNKNOWN
+        return result
+    if isinstance(node, ast.Name):
+        return _evaluate_name(module, node.id, depth)
+    if isinstance(node, ast.Attribute):
+        dsl = module.dsl_name(node)
+        if dsl in JOIN_MEMBERS:
+            return JOIN_MEMBERS[dsl]
+        return UNKNOWN
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        operand = evaluate(module, node.operand, depth + 1)
+        if isinstance(operand, int | float) and not isinstance(operand, bool):
+            return -operand if isinstance(node.op, ast.USub) else operand
+        return UNKNOWN
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+        left = evaluate(module, node.left, depth + 1)
+        right = evaluate(module, node.right, depth + 1)
+        numbers = (int, float)
+        if isinstance(left, numbers) and isinstance(right, numbers):
+            try:
+                return _BINOPS[type(node.op)](left, right)
+            except (ArithmeticError, ValueError):
+                return UNKNOWN
+        return UNKNOWN
+    if isinstance(node, ast.Call):
+        dsl = module.dsl_name(node.func)
+        if dsl == "Retry":
+            return _retry(module, node, depth)
+        if dsl == "match":
+            return _match(module, node, depth)
+    return UNKNOWN
+
+
+def _evaluate_name(module: Module, name: str, depth: int) -> object:
+    bound = module.constants.get(name)
+    if bound is not None:
+        return evaluate(module, bound, depth + 1)
+    target = module.follow_import(name)
+    if target is not None:
+        other, other_name = target
+        if other_name is not None:
+            return _evaluate_name(other, other_name, depth + 1)
+    return UNKNOWN
+
+
+def _retry(module: Module, node: ast.Call, depth: int) -> object:
+    fields = ("attempts", "backoff", "factor")
+    values: dict[str, object] = {}
+    if len(node.args) > len(fields) or any(isinstance(a, ast.Starred) for a in node.args):
+        return UNKNOWN
+    for field, arg in zip(fields, node.args, strict=False):
+        values[field] = evaluate(module, arg, depth + 1)
+    for keyword in node.keywords:
+        if keyword.arg is None:
+            return UNKNOWN
+        if keyword.arg in fields:
+            values[keyword.arg] = evaluate(module, keyword.value, depth + 1)
+    if UNKNOWN in values.values():
+        return UNKNOWN
+    return ir.RetrySpec(**values)
+
+
+def _match(module: Module, node: ast.Call, depth: int) -> object:
+    if node.args:
+        return UNKNOWN
+    pairs: list[tuple[str, object]] = []
+    for keyword in node.keywords:
+        if keyword.arg is None:
+            return UNKNOWN
+        value = evaluate(module, keyword.value, depth + 1)
+        if value is UNKNOWN:
+            return UNKNOWN
+        pairs.append((keyword.arg, value))
+    return ir.GuardSpec(reads=tuple(k for k, _ in pairs), matches=tuple(pairs))
