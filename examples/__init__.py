@@ -1,0 +1,1 @@
+"""Runnable examples of the seed's parallel patterns (imported by tests/test_examples.py)."""

@@ -1,0 +1,221 @@
+"""Every example runs, on a mock clock where timing matters, with user-visible results.
+
+Times are virtual (``MockClock(autojump_threshold=0)``) and the examples' delays are
+binary fractions, so every time below is compared exactly.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+
+from examples import (
+    fan_out_enrichment,
+    llm_branch_comparison,
+    multi_check_validation,
+    parallel_analysis,
+)
+from spectra_dsl import RunResult, events
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_virtual(
+    plan_run: Callable[..., Any], inputs: dict[str, Any], **options: Any
+) -> RunResult:
+    """Run ``plan.run`` on a fresh mock clock that jumps whenever every task sleeps."""
+    result: RunResult = trio.run(
+        lambda: plan_run(inputs, **options),
+        clock=trio.testing.MockClock(autojump_threshold=0),
+    )
+    return result
+
+
+def relative(result: RunResult) -> dict[str, tuple[float, float]]:
+    """Each step's (start, end), in seconds from the start of the run."""
+    return {
+        name: (start - result.started, end - result.started)
+        for name, (start, end) in result.intervals().items()
+    }
+
+
+def started_count(result: RunResult, step: str) -> int:
+    return sum(
+        1 for e in result.events_of(events.StepStarted)
+        if isinstance(e, events.StepStarted) and e.step == step
+    )
+
+
+# -- parallel analysis -------------------------------------------------------------
+
+
+def test_parallel_analysis_branches_overlap_and_merge_waits_for_both() -> None:
+    plan = parallel_analysis.wf.compile()
+    assert plan.diagnostics == ()
+    result = run_virtual(plan.run, {"url": "https://example.org/a"})
+    assert result["merge"] == {
+        "sentiment": 1.0,
+        "entities": ["Ada Lovelace", "Charles Babbage", "Analytical Engine"],
+    }
+    assert relative(result) == {
+        "fetch": (0.0, 0.125),
+        "sentiment": (0.125, 0.375),
+        "entities": (0.125, 0.625),
+        "merge": (0.625, 0.6875),  # fetch + the slower branch (entities) + merge
+    }
+    assert result.duration == 0.6875
+    assert result.ran_together("sentiment") == ["entities"]
+    assert result.ran_together("merge") == []
+    [join] = [e for e in result.events_of(events.JoinReleased)
+              if isinstance(e, events.JoinReleased)]
+    assert (join.step, join.join, join.pending) == ("merge", "all", ())
+    assert sorted(join.arrived) == ["entities", "sentiment"]
+    assert started_count(result, "merge") == 1
+
+
+def test_parallel_analysis_timeline_lines() -> None:
+    plan = parallel_analysis.wf.compile()
+    result = run_virtual(plan.run, {"url": "https://example.org/a"})
+    assert parallel_analysis.timeline(plan, result) == [
+        "  fetch       0.00s ->  0.12s",
+        "  sentiment   0.12s ->  0.38s  ran together with: entities",
+        "  entities    0.12s ->  0.62s  ran together with: sentiment",
+        "  merge       0.62s ->  0.69s  joined after: sentiment, entities",
+    ]
+
+
+def test_parallel_analysis_steps_stay_callable() -> None:
+    score = trio.run(parallel_analysis.sentiment, "a brilliant and inspiring day")
+    assert score == 1.0
+
+
+def test_parallel_analysis_script_prints_result_and_timeline() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "parallel_analysis.py")],
+        capture_output=True, text=True, cwd=ROOT, timeout=60, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == (
+        "merge: {'sentiment': 1.0, 'entities': "
+        "['Ada Lovelace', 'Charles Babbage', 'Analytical Engine']}"
+    )
+    assert lines[1] == "timeline:"
+    names = [line.split()[0] for line in lines[2:6]]
+    assert names == ["fetch", "sentiment", "entities", "merge"]
+    assert lines[3].endswith("ran together with: entities")
+    assert lines[4].endswith("ran together with: sentiment")
+    assert lines[5].endswith("joined after: sentiment, entities")
+    assert lines[6].startswith("total: ")
+
+
+# -- fan-out enrichment ------------------------------------------------------------
+
+
+def test_fan_out_enrichment_respects_the_limit_and_folds_in_plan_order() -> None:
+    plan = fan_out_enrichment.wf.compile()
+    result = run_virtual(plan.run, {"customer_id": "c-42"})
+    assert result.peak_concurrency == 2
+    # geo and credit take the two slots; social waits for geo's, and finishes before
+    # credit, yet the merge reducer folds the writes in plan order.
+    assert relative(result) == {
+        "load_customer": (0.0, 0.125),
+        "geo": (0.125, 0.375),
+        "credit": (0.125, 0.625),
+        "social": (0.375, 0.5),
+        "profile": (0.625, 0.6875),
+    }
+    assert list(result["enrichment"]) == ["region", "city", "credit_score", "handle"]
+    assert result["profile"] == {
+        "id": "c-42", "name": "Grace Hopper", "city": "Arlington",
+        "email": "grace@example.org", "region": "US-VA", "credit_score": 780,
+        "handle": "@grace",
+    }
+
+
+def test_fan_out_enrichment_with_a_higher_limit_runs_every_enricher_at_once() -> None:
+    plan = fan_out_enrichment.wf.compile()
+    result = run_virtual(plan.run, {"customer_id": "c-42"}, max_concurrency=3)
+    assert result.peak_concurrency == 3
+    assert relative(result)["social"] == (0.125, 0.25)
+    assert list(result["enrichment"]) == ["region", "city", "credit_score", "handle"]
+
+
+# -- multi-check validation --------------------------------------------------------
+
+GOOD = {"address": "1 Main St", "card": "valid", "total": 120, "items": ["keyboard"]}
+BAD = {"address": "", "card": "expired", "total": 20_000, "items": ["keyboard", "mouse"]}
+
+
+def test_multi_check_validation_accepts_a_good_order() -> None:
+    result = run_virtual(multi_check_validation.wf.compile().run, {"order": GOOD})
+    assert result["decision"] == {"accepted": True, "reasons": []}
+
+
+@pytest.mark.parametrize("limit", [None, 1, 2])
+def test_multi_check_validation_reasons_come_in_plan_order(limit: int | None) -> None:
+    plan = multi_check_validation.wf.compile()
+    result = run_virtual(plan.run, {"order": BAD}, max_concurrency=limit)
+    # check_fraud finishes before check_payment and check_stock last, but the reasons
+    # follow the order the checks are declared in, whatever the timing or the limit.
+    assert result["decision"] == {
+        "accepted": False,
+        "reasons": [
+            "no shipping address", "card declined", "total over the fraud limit",
+            "'mouse' is out of stock",
+        ],
+    }
+    assert started_count(result, "decision") == 1
+
+
+# -- LLM branch comparison ---------------------------------------------------------
+
+
+def test_llm_branch_comparison_any_takes_the_first_answer_all_waits() -> None:
+    result = run_virtual(llm_branch_comparison.wf.compile().run, {"prompt": "Why?"})
+    spans = relative(result)
+    assert spans["fastest"] == (0.125, 0.125)  # released by the small model
+    assert spans["best"] == (0.5, 0.5)  # after the large model
+    assert result["fastest"] == "Why: because"
+    assert result["best"] == "Why: because, because, because"
+    assert started_count(result, "fastest") == 1  # later answers never rerun it
+    released = {
+        e.step: e for e in result.events_of(events.JoinReleased)
+        if isinstance(e, events.JoinReleased)
+    }
+    assert released["fastest"].join == "any"
+    assert released["fastest"].arrived == ("small_model",)
+    assert sorted(released["fastest"].pending) == ["large_model", "medium_model"]
+    assert released["best"].pending == ()
+    # Later answers are still written to state.
+    assert result["large_model"] == "Why: because, because, because"
+
+
+# -- every main() runs (with the stand-in delays scaled down) ------------------------
+
+
+@pytest.mark.parametrize(
+    ("module", "delays", "expected"),
+    [
+        (parallel_analysis, parallel_analysis.DELAYS, "merge: {'sentiment': 1.0"),
+        (fan_out_enrichment, fan_out_enrichment.DELAYS, "profile: {'id': 'c-42'"),
+        (multi_check_validation, multi_check_validation.DELAYS,
+         "{'accepted': True, 'reasons': []}"),
+        (llm_branch_comparison, llm_branch_comparison.LATENCIES, "fastest (after"),
+    ],
+)
+def test_main_prints(
+    module: Any, delays: dict[str, float], expected: str,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    for key, value in list(delays.items()):
+        monkeypatch.setitem(delays, key, value / 100)
+    module.main()
+    assert capsys.readouterr().out.startswith(expected)
