@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
 from . import events as ev
+
+E = TypeVar("E", bound=ev.Event)
 
 
 @attrs.frozen
@@ -40,7 +42,7 @@ class RunResult(Mapping[str, Any]):
                 log[i] = cls(*args)
         return list(log)
 
-    def events_of(self, kind: type[ev.Event]) -> list[ev.Event]:
+    def events_of(self, kind: type[E]) -> list[E]:
         """The events of one class, such as ``events.StepFinished``."""
         return [e for e in self.events if isinstance(e, kind)]
 

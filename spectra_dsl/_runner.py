@@ -84,9 +84,8 @@ class Run:
         try:
             async with trio.open_nursery() as nursery:
                 self.nursery = nursery
-                for position, preds in enumerate(graph.predecessors):
-                    if not preds:
-                        self.ready(position, now)
+                roots = [p for p, preds in enumerate(graph.predecessors) if not preds]
+                self.ready_all(roots, now)
         except BaseExceptionGroup as group:
             leaves = group.exceptions
             if len(leaves) == 1 and not isinstance(leaves[0], BaseExceptionGroup):
@@ -101,6 +100,14 @@ class Run:
             raise error
         end = trio.current_time()
         self.emit(ev.WorkflowFinished, end, graph.name, end - now, self.scope)
+
+    def ready_all(self, positions: list[int], now: float) -> None:
+        """Several steps became ready at once: offer them slots by priority."""
+        if len(positions) > 1:
+            priority = self.graph.priority
+            positions.sort(key=lambda p: -priority[p])
+        for position in positions:
+            self.ready(position, now)
 
     def ready(self, position: int, now: float) -> None:
         """All inputs of ``position`` are there: start it or queue it for a slot."""
@@ -117,6 +124,7 @@ class Run:
     def upstream_done(self, position: int, now: float) -> None:
         """``position`` finished: count it towards each successor's join."""
         graph = self.graph
+        released: list[int] = []
         for succ in graph.successors[position]:
             tips = graph.tips[succ]
             if tips and position in tips:
@@ -127,7 +135,9 @@ class Run:
             if self.remaining[succ] == 0:
                 if len(graph.predecessors[succ]) > 1:
                     self.emit_join(succ, now)
-                self.ready(succ, now)
+                released.append(succ)
+        if released:
+            self.ready_all(released, now)
 
     def emit_join(self, position: int, now: float) -> None:
         """Say which upstreams had arrived when a fan-in step was released."""

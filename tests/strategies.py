@@ -1,0 +1,117 @@
+"""Hypothesis strategies and workflow builders shared by every property test."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import attrs
+import trio
+from hypothesis import strategies as st
+
+from spectra_dsl import Join, Workflow, reducers
+
+
+@attrs.frozen
+class RandomDag:
+    """A random DAG: ``deps[i]`` are the earlier steps step ``i`` reads."""
+
+    deps: tuple[tuple[int, ...], ...]
+    durations: tuple[int, ...]
+    logs: tuple[bool, ...]
+
+    @property
+    def size(self) -> int:
+        return len(self.deps)
+
+
+@st.composite
+def random_dags(draw: st.DrawFn, max_steps: int = 12, max_duration: int = 5) -> RandomDag:
+    """A DAG of 1..max_steps steps, integer durations, and which steps also write 'log'."""
+    n = draw(st.integers(1, max_steps))
+    deps = []
+    for i in range(n):
+        chosen = draw(st.sets(st.integers(0, i - 1), max_size=min(i, 4))) if i else set()
+        deps.append(tuple(sorted(chosen)))
+    durations = draw(st.lists(st.integers(0, max_duration), min_size=n, max_size=n))
+    logs = draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    return RandomDag(tuple(deps), tuple(durations), tuple(logs))
+
+
+def name(i: int) -> str:
+    return f"s{i}"
+
+
+def value_of(i: int, inputs: dict[str, Any]) -> str:
+    """What step ``i`` returns: its name applied to its inputs, so order shows."""
+    return f"{name(i)}({','.join(str(inputs[k]) for k in sorted(inputs))})"
+
+
+@attrs.define
+class Recorder:
+    """Records what a run's steps did: start/finish times, in-flight peak, call counts."""
+
+    in_flight: int = 0
+    peak: int = 0
+    starts: dict[str, float] = attrs.field(factory=dict)
+    ends: dict[str, float] = attrs.field(factory=dict)
+    calls: dict[str, int] = attrs.field(factory=dict)
+
+
+def make_step(
+    i: int, dag: RandomDag, rec: Recorder
+) -> Callable[..., Awaitable[Any]]:
+    """An async step with parameters named after its dependencies."""
+    duration = dag.durations[i]
+
+    async def body(**inputs: Any) -> Any:
+        me = name(i)
+        rec.calls[me] = rec.calls.get(me, 0) + 1
+        rec.in_flight += 1
+        rec.peak = max(rec.peak, rec.in_flight)
+        rec.starts[me] = trio.current_time()
+        try:
+            await trio.sleep(duration)
+        finally:
+            rec.in_flight -= 1
+        rec.ends[me] = trio.current_time()
+        out = value_of(i, inputs)
+        return {me: out, "log": out} if dag.logs[i] else out
+
+    body.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(name(d), inspect.Parameter.KEYWORD_ONLY) for d in dag.deps[i]]
+    )
+    return body
+
+
+def build(dag: RandomDag, rec: Recorder, max_concurrency: int | None = None) -> Workflow:
+    """The workflow of ``dag``: fan-ins join with Join.ALL, 'log' folds with append."""
+    wf = Workflow("random", max_concurrency=max_concurrency)
+    if any(dag.logs):
+        wf.reducer("log", reducers.append)
+    for i in range(dag.size):
+        join = Join.ALL if len(dag.deps[i]) > 1 else None
+        writes = (name(i), "log") if dag.logs[i] else None
+        wf.step(name=name(i), join=join, writes=writes)(make_step(i, dag, rec))
+    return wf
+
+
+def sequential_state(dag: RandomDag, plan_order: tuple[str, ...]) -> dict[str, Any]:
+    """The reference: run every step one after another in plan order, plainly."""
+    state: dict[str, Any] = {}
+    log: list[str] = []
+    for step_name in plan_order:
+        i = int(step_name[1:])
+        out = value_of(i, {name(d): state[name(d)] for d in dag.deps[i]})
+        state[step_name] = out
+        if dag.logs[i]:
+            log.append(out)
+    if any(dag.logs):
+        state["log"] = log
+    return state
+
+
+def limits() -> st.SearchStrategy[int | None]:
+    """A concurrency limit: none, or 1..6."""
+    return st.one_of(st.none(), st.integers(1, 6))
