@@ -458,7 +458,10 @@ class _Reader:
     def _inputs(self, builder: _Builder, node: ast.expr) -> None:
         value = evaluate(self.module, node)
         if isinstance(value, str):
-            value = (value,)
+            self.skip(f"workflow '{builder.name}': inputs={value!r} is a string, which "
+                      f"Workflow() rejects; write inputs=({value!r},). Checked as if no "
+                      "inputs were declared", builder.location, workflow=builder.name)
+            return
         if isinstance(value, tuple) and all(isinstance(v, str) for v in value):
             builder.inputs = value
         elif value is None:
@@ -795,18 +798,13 @@ class _Reader:
                       "not followed, so that reducer is not known; use a string literal",
                       where, workflow=builder.name)
             return
+        if self.module.dsl_name(fn) in STARTS_EMPTY:
+            has_initial = True
+        # a later reducer for the same key replaces the earlier one, as at run time
+        builder.reducers = [r for r in builder.reducers if r.key != key]
         builder.reducers.append(ir.ReducerSpec(
-            key=key, name=_last_name(fn), has_initial=has_initial,
-            result=self._reducer_result(fn), location=where))
-
-    def _reducer_result(self, fn: ast.expr) -> TypeExpr | None:
-        dsl = self.module.dsl_name(fn)
-        if dsl is not None:
-            return BUILTIN_REDUCER_RESULTS.get(dsl)
-        found = self.module.lookup(fn)
-        if found is not None and isinstance(found[1], ast.FunctionDef | ast.AsyncFunctionDef):
-            return from_ast(found[1].returns)
-        return None
+            key=key, name=_last_name(fn), has_initial=has_initial, result=None,
+            location=where))
 
     # -- what was not followed --------------------------------------------------------------
 
@@ -845,14 +843,8 @@ class _Reader:
                                   steps=(node.name,))
 
 
-#: Result types of the built-in reducers of ``spectra_dsl.reducers``, as the runtime front
-#: end reads them from their annotations (a type variable reads as nothing known).
-BUILTIN_REDUCER_RESULTS: dict[str, TypeExpr] = {
-    "reducers.append": TypeExpr("list"),
-    "reducers.extend": TypeExpr("list"),
-    "reducers.add": TypeExpr("Any"),
-    "reducers.merge": TypeExpr("dict"),
-}
+#: Built-in reducers whose fold starts from an empty list or dict without ``initial=``.
+STARTS_EMPTY = frozenset({"reducers.append", "reducers.extend", "reducers.merge"})
 
 
 def _walk(tree: ast.AST) -> Iterator[ast.AST]:
