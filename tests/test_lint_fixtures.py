@@ -19,7 +19,7 @@ _EXPECT = re.compile(r"#\s*expect:\s*(?P<codes>[A-Z0-9 ]+)")
 
 def expected_findings(root: Path) -> list[tuple[str, int, str]]:
     """(file, line, code) for every ``# expect: CODE ...`` comment under ``root``."""
-    found = []
+    found: list[tuple[str, int, str]] = []
     for path in sorted(root.rglob("*.py")):
         for number, line in enumerate(path.read_text().splitlines(), start=1):
             match = _EXPECT.search(line)
@@ -37,7 +37,7 @@ def test_fixture_findings_are_exactly_the_expected_ones() -> None:
     )
     assert got == expected_findings(FIXTURES)
     assert result.internal_errors == ()
-    assert result.suppressed == 2  # noqa.py: one on the def line, one on the decorator
+    assert result.suppressed == 2  # in noqa.py: on the def line, on a decorator line
 
 
 def test_clean_workflow_lints_clean() -> None:
@@ -88,11 +88,11 @@ def test_reducers_in_order_with_locations() -> None:
 
 
 def test_steps_imported_from_a_sibling_module_keep_their_location() -> None:
-    spec = _spec("pkg/flow.py")
+    spec = _spec("lint_pkg/flow.py")
     assert [s.name for s in spec.steps] == ["fetch", "left", "right", "combine"]
     combine = spec.steps[3]
     assert combine.location is not None
-    assert Path(combine.location.file) == FIXTURES / "pkg" / "steps.py"
+    assert Path(combine.location.file) == FIXTURES / "lint_pkg" / "steps.py"
     assert combine.location.line == 22
 
 

@@ -1,0 +1,105 @@
+"""Parity: spectra-lint (source text) and ``Workflow.check()`` (live functions) find the
+same mistakes, with the same codes, steps and lines, for every example and fixture."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from compiler import Diagnostic
+from compiler._static import Loader, analyse_file
+from compiler._static_lint import check_workflow
+from spectra_dsl import Workflow
+
+HERE = Path(__file__).parent
+ROOTS = [HERE.parent / "examples", HERE / "fixtures"]
+#: Modules that cannot be imported, or whose findings only the linter can have (SPX90x).
+STATIC_ONLY = {"syntax_error.py", "not_followed.py"}
+
+
+def _modules() -> Iterator[tuple[Path, str]]:
+    for root in ROOTS:
+        for path in sorted(root.rglob("*.py")):
+            if path.name in STATIC_ONLY or path.name == "__init__.py":
+                continue
+            yield path, ".".join(path.relative_to(path.parents[len(_package_parts(path))])
+                                 .with_suffix("").parts)
+
+
+def _package_parts(path: Path) -> list[str]:
+    parts = []
+    folder = path.parent
+    while (folder / "__init__.py").exists():
+        parts.append(folder.name)
+        folder = folder.parent
+    return parts
+
+
+def _import(path: Path, name: str) -> dict[str, object]:
+    root = str(path.parents[len(_package_parts(path))])
+    sys.path.insert(0, root)
+    try:
+        module = importlib.import_module(name)
+        return dict(vars(module))
+    finally:
+        sys.path.remove(root)
+        for loaded in [m for m in sys.modules if m == name or m.startswith(name.split(".")[0]
+                                                                            + ".")]:
+            sys.modules.pop(loaded, None)
+        sys.modules.pop(name.split(".")[0], None)
+
+
+def _facts(found: tuple[Diagnostic, ...] | list[Diagnostic]) -> list[tuple[object, ...]]:
+    return sorted(
+        (d.code, d.steps, d.key, d.location.line if d.location else None,
+         Path(d.location.file).name if d.location else None)
+        for d in found
+    )
+
+
+MODULES = list(_modules())
+
+
+def test_there_is_something_to_compare() -> None:
+    assert len(MODULES) >= 10
+
+
+@pytest.mark.parametrize(("path", "name"), MODULES, ids=[n for _, n in MODULES])
+def test_lint_and_check_agree(path: Path, name: str) -> None:
+    namespace = _import(path, name)
+    live = {wf.name: wf for wf in namespace.values() if isinstance(wf, Workflow)}
+    result = analyse_file(str(path), Loader())
+    assert [d for d in result.diagnostics if d.code in ("SPX901", "SPX902")] == []
+    static = {w.spec.name: w for w in result.workflows}
+    assert set(static) == set(live)
+    for workflow_name, wf in live.items():
+        runtime = wf.check()
+        lint = check_workflow(static[workflow_name])
+        assert _facts(lint) == _facts(runtime), workflow_name
+        assert [d.message for d in sorted(lint, key=_facts_key)] == [
+            d.message for d in sorted(runtime, key=_facts_key)]
+
+
+def _facts_key(d: Diagnostic) -> tuple[object, ...]:
+    return _facts([d])[0]
+
+
+def test_the_same_spec_from_both_front_ends() -> None:
+    """Beyond findings: the IR itself agrees on the design example, field by field."""
+    path = HERE / "fixtures" / "lint" / "clean_parallel.py"
+    (wf,) = [v for v in _import(path, "clean_parallel").values() if isinstance(v, Workflow)]
+    live = wf.spec()
+    (static,) = analyse_file(str(path), Loader()).workflows
+    assert static.spec.name == live.name
+    assert static.spec.inputs == live.inputs
+    for mine, theirs in zip(static.spec.steps, live.steps, strict=True):
+        assert (mine.name, mine.params, mine.writes, mine.join, mine.kind, mine.returns) == (
+            theirs.name, theirs.params, theirs.writes, theirs.join, theirs.kind,
+            theirs.returns)
+        assert mine.location is not None and theirs.location is not None
+        assert (mine.location.line, mine.location.column) == (
+            theirs.location.line, theirs.location.column)
