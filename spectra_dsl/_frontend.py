@@ -69,18 +69,24 @@ def def_location(fn: object) -> SourceLocation | None:
                 start = inspect.findsource(target)[1] + 1
             except (OSError, TypeError):
                 return None
-            return _scan(file, start, rf"class\s+{re.escape(name or '')}\b")
+            return _scan(file, start, _CLASS, name or "")
         return None
-    found = _scan(code.co_filename, code.co_firstlineno, rf"(async\s+)?def\s+{re.escape(name)}\b")
+    found = _scan(code.co_filename, code.co_firstlineno, _DEF, name)
     return found or SourceLocation(code.co_filename, code.co_firstlineno, 1)
 
 
-def _scan(file: str, start: int, pattern: str) -> SourceLocation | None:
+#: A ``def`` or ``class`` line and the name it defines, compiled once: a pattern per
+#: name overflowed ``re``'s cache on large workflows and was recompiled for every step.
+_DEF = re.compile(r"\s*(?:async\s+)?def\s+(\w+)")
+_CLASS = re.compile(r"\s*class\s+(\w+)")
+
+
+def _scan(file: str, start: int, pattern: re.Pattern[str], name: str) -> SourceLocation | None:
     lines = linecache.getlines(file)
-    wanted = re.compile(rf"\s*{pattern}")
     for number in range(start, min(start + 200, len(lines) + 1)):
         text = lines[number - 1]
-        if wanted.match(text):
+        found = pattern.match(text)
+        if found is not None and found.group(1) == name:
             return SourceLocation(file, number, _indent_column(text))
     return None
 
