@@ -9,7 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped, unused-ignore]
 import pytest
 
 from compiler._cli import main
@@ -56,7 +56,10 @@ RACING = textwrap.dedent(
         return x
     """
 )
-CLEAN = 'from spectra_dsl import Workflow\n\nwf = Workflow("c")\n\n\n@wf.step\nasync def a() -> int:\n    return 1\n'
+CLEAN = (
+    'from spectra_dsl import Workflow\n\nwf = Workflow("c")\n\n\n'
+    "@wf.step\nasync def a() -> int:\n    return 1\n"
+)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -121,7 +124,7 @@ def test_select_and_ignore_by_prefix(tree: Path, capsys: pytest.CaptureFixture[s
 
 
 def test_unknown_code_is_a_usage_error(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "--select", "SPX999", ".")
+    code, _, err = run(capsys, "--select", "SPX999", ".")
     assert code == 2
     assert "'SPX999' matches no spectra-lint code" in err
 
@@ -146,7 +149,7 @@ def test_config_in_pyproject_walking_up(tree: Path, capsys: pytest.CaptureFixtur
     (tree / "generated").mkdir()
     (tree / "generated" / "racing.py").write_text(RACING)
     monkeypatch.chdir(sub)
-    code, out, _ = run(capsys, ".")
+    _, out, _ = run(capsys, ".")
     assert [line.split()[1] for line in out.splitlines()] == ["SPX201"]
     monkeypatch.chdir(tree)
     _, out, _ = run(capsys, ".")
