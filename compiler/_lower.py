@@ -7,7 +7,15 @@ from collections.abc import Mapping
 import attrs
 
 from . import _ir as ir
-from ._checks import branch_tips, check_joins, check_types, check_writes, independent_pair
+from ._checks import (
+    branch_tips,
+    check_joins,
+    check_types,
+    check_writes,
+    independent_pair,
+    never_exclusive,
+)
+from ._control import check_settings, conditions, expand_bodies
 from ._diagnostics import Diagnostic
 from ._order import order_steps
 from ._resolve import Resolution, resolve
@@ -49,6 +57,10 @@ class Compilation:
 
     graph: ExecutionGraph | None
     diagnostics: tuple[Diagnostic, ...]
+    #: The workflow's inputs, each mapped to True when some step requires it.
+    inputs: Mapping[str, bool] = attrs.field(factory=dict)
+    #: The keys its steps write.
+    keys: frozenset[str] = frozenset()
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:
@@ -61,21 +73,45 @@ class Compilation:
         return tuple(d for d in self.diagnostics if not d.is_error)
 
 
+def _compile_body(
+    body: ir.WorkflowSpec,
+) -> tuple[tuple[Diagnostic, ...], Mapping[str, bool], frozenset[str]]:
+    result = compile_workflow(body)
+    return result.diagnostics, result.inputs, result.keys
+
+
 def compile_workflow(spec: ir.WorkflowSpec) -> Compilation:
     """Check ``spec`` with every pass and, if no error was found, lower it."""
+    expanded, found = expand_bodies(spec.steps, _compile_body)
+    if found or any(s.body is not None for s in spec.steps):
+        spec = attrs.evolve(spec, steps=tuple(expanded))
     res = resolve(spec)
     ordering = order_steps(res.steps, res.predecessors)
     steps, position, ancestors = res.steps, ordering.position, ordering.ancestors
-    found = [*res.diagnostics, *ordering.diagnostics]
+    conds = conditions(steps, ordering.order, res.writers)
+    exclusive = conds.exclusive if conds.any_guards else never_exclusive
+    found += res.diagnostics + ordering.diagnostics + conds.diagnostics
+    found += check_settings(steps)
     found += check_joins(steps, res.predecessors, res.writers, position, ancestors)
     found += check_writes(steps, res.writers, spec.reducers, position, ancestors,
-                          workflow=spec)
+                          exclusive, workflow=spec)
     found += check_types(steps, res.writers, spec.reducers)
-    found = [attrs.evolve(d, workflow=spec.name) for d in found]
+    found = [d if d.workflow else attrs.evolve(d, workflow=spec.name) for d in found]
     found.sort(key=Diagnostic.sort_key)
+    inputs = {
+        name: any(_requires(res.steps[i], name) for i in readers)
+        for name, readers in res.inputs.items()
+    }
+    keys = frozenset(res.writers)
     if any(d.is_error for d in found):
-        return Compilation(None, tuple(found))
-    return Compilation(_lower(spec, res, ordering.order, position, ancestors), tuple(found))
+        return Compilation(None, tuple(found), inputs, keys)
+    graph = _lower(spec, res, ordering.order, position, ancestors)
+    return Compilation(graph, tuple(found), inputs, keys)
+
+
+def _requires(step: ir.StepSpec, name: str) -> bool:
+    param = next((p for p in step.params if p.name == name), None)
+    return param is None or not param.has_default
 
 
 def _lower(
@@ -110,10 +146,8 @@ def _lower(
     optional: dict[str, list[str]] = {}
     for name, readers in res.inputs.items():
         for reader in readers:
-            step = steps[reader]
-            param = next((p for p in step.params if p.name == name), None)
-            target = optional if param is not None and param.has_default else required
-            target.setdefault(name, []).append(step.name)
+            target = required if _requires(steps[reader], name) else optional
+            target.setdefault(name, []).append(steps[reader].name)
     for name in required:
         optional.pop(name, None)
     return ExecutionGraph(
