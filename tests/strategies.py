@@ -115,3 +115,85 @@ def sequential_state(dag: RandomDag, plan_order: tuple[str, ...]) -> dict[str, A
 def limits() -> st.SearchStrategy[int | None]:
     """A concurrency limit: none, or 1..6."""
     return st.one_of(st.none(), st.integers(1, 6))
+
+
+# -- spectra-lint: random workflow modules as source text ---------------------------------
+
+
+@attrs.frozen
+class WorkflowSource:
+    """The text of a random workflow module; ``valid`` when it is meant to import."""
+
+    text: str
+    valid: bool
+
+
+_LINT_NAMES = ("fetch", "parse", "rank", "merge", "score", "clean", "index", "store")
+_LINT_TYPES = ("int", "str", "float", "list[str]", "dict[str, int]", "bool", "object")
+_LINT_JOINS = ("", "", "", "", "join=Join.ALL", "join=Join.ANY", "join='all'",
+               "join='any'", "join=JOIN", "join='bogus'")
+
+
+@st.composite
+def workflow_sources(draw: st.DrawFn, max_steps: int = 7) -> WorkflowSource:
+    """A module building one workflow from random steps: fan-outs and fan-ins with or
+    without join=, shared writes with or without reducers, typos, wrong annotations,
+    duplicate names, generators, both registration styles; sometimes broken text."""
+    n = draw(st.integers(0, max_steps))
+    names = [f"{_LINT_NAMES[i % len(_LINT_NAMES)]}{i}" for i in range(n)]
+    use_list = draw(st.booleans())
+    lines = [
+        "from spectra_dsl import Join, Workflow, reducers, step",
+        "",
+        "JOIN = Join.ALL",
+        f"KEYS = ({draw(st.sampled_from(['shared', 'out']))!r},)",
+    ]
+    inputs = draw(st.sampled_from(["", ", inputs=('seed',)", ", inputs=('seed', 'extra')"]))
+    reducer = draw(st.sampled_from(["", ", reducers={'shared': reducers.append}",
+                                    ", reducers={'nobody': reducers.add}"]))
+    if not use_list:
+        lines.append(f"wf = Workflow('random'{inputs}{reducer})")
+    for i, step_name in enumerate(names):
+        options = []
+        join = draw(st.sampled_from(_LINT_JOINS))
+        if join:
+            options.append(join)
+        writes = draw(st.sampled_from(["", "", "", "", "writes='shared'", "writes=KEYS",
+                                       "writes=('a', 'b')", "writes=()"]))
+        if writes:
+            options.append(writes)
+        if draw(st.integers(0, 9)) == 0 and i:
+            options.append(f"name={names[0]!r}")
+        upstream = draw(st.lists(st.sampled_from(names[:i] or ["seed"]), max_size=3,
+                                 unique=True))
+        params = []
+        for param in upstream:
+            if draw(st.integers(0, 7)) == 0:
+                param = param[:-1] + "x" + param[-1]  # a typo
+            annotation = draw(st.sampled_from(_LINT_TYPES))
+            default = " = None" if draw(st.integers(0, 3)) == 0 else ""
+            params.append(f"{param}: {annotation}{default}")
+        params.sort(key=lambda p: "=" in p)
+        if draw(st.integers(0, 9)) == 0:
+            params.append("*rest: int")
+        returns = draw(st.sampled_from(_LINT_TYPES))
+        is_async = draw(st.booleans())
+        body = "yield 1" if draw(st.integers(0, 11)) == 0 else "return None  # type: ignore"
+        marker = "step" if use_list else "wf.step"
+        decorator = f"@{marker}({', '.join(options)})" if options else f"@{marker}"
+        lines += ["", "", decorator,
+                  f"{'async ' if is_async else ''}def {step_name}({', '.join(params)}) "
+                  f"-> {returns}:", f"    {body}"]
+    if use_list:
+        lines.append("")
+        lines.append(f"wf = Workflow('random', steps=[{', '.join(names)}]{inputs}{reducer})")
+    if draw(st.booleans()) and n:
+        lines.append("wf.reducer('shared', reducers.extend)")
+    text = "\n".join(lines) + "\n"
+    valid = True
+    if draw(st.integers(0, 4)) == 0:
+        valid = False
+        cut = draw(st.integers(0, len(text)))
+        junk = draw(st.sampled_from(["", "(", "def", "\x00", "é", "@wf.step(", "\n  x"]))
+        text = text[:cut] + junk + text[cut:]
+    return WorkflowSource(text, valid)

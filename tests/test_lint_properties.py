@@ -1,0 +1,67 @@
+"""Property tests: spectra-lint never raises on any source, and on every module that
+imports it agrees with ``Workflow.check()`` finding by finding."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from compiler import Diagnostic
+from compiler._static import Loader, analyse_file
+from compiler._static_lint import check_workflow, lint_source
+from spectra_dsl import Workflow
+
+from .strategies import WorkflowSource, workflow_sources
+
+
+def _facts(found: tuple[Diagnostic, ...] | list[Diagnostic]) -> list[tuple[object, ...]]:
+    return sorted((d.code, d.steps, d.key, d.location.line if d.location else None,
+                   d.message) for d in found)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workflow_sources())
+def test_lint_and_compile_agree(source: WorkflowSource) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "random_flow.py"
+        path.write_text(source.text, encoding="utf-8")
+        result = analyse_file(str(path), Loader())  # never raises
+        lint: list[Diagnostic] = list(result.diagnostics)
+        for workflow in result.workflows:
+            lint.extend(check_workflow(workflow))
+        if not source.valid or any(d.code == "SPX901" for d in lint):
+            return
+        spec = importlib.util.spec_from_file_location("random_flow", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        finally:
+            sys.modules.pop("random_flow", None)
+        (wf,) = [v for v in vars(module).values() if isinstance(v, Workflow)]
+        assert _facts(lint) == _facts(wf.check())
+        compiled = not any(d.is_error for d in wf.check())
+        assert compiled == (not any(d.is_error for d in lint))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=300), st.binary(max_size=300)))
+def test_lint_never_raises_on_arbitrary_input(data: str | bytes) -> None:
+    lint_source(data, "anything.py")
+
+
+@settings(max_examples=100, deadline=None)
+@given(workflow_sources(), st.data())
+def test_lint_never_raises_on_mangled_workflows(source: WorkflowSource,
+                                                data: st.DataObject) -> None:
+    text = source.text
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, len(text)))
+    for mangled in (text[:start] + text[end:], text[start:end], text.replace("\n", " ", 3)):
+        for finding in lint_source(mangled, "mangled.py"):
+            assert finding.location is not None and finding.location.line >= 1
