@@ -92,7 +92,10 @@ def test_parallel_analysis_timeline_lines() -> None:
 
 
 def test_parallel_analysis_steps_stay_callable() -> None:
-    score = trio.run(parallel_analysis.sentiment, "a brilliant and inspiring day")
+    score = trio.run(
+        parallel_analysis.sentiment, "a brilliant and inspiring day",
+        clock=trio.testing.MockClock(autojump_threshold=0),
+    )
     assert score == 1.0
 
 
