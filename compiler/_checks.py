@@ -57,7 +57,7 @@ def branch_tips(upstreams: Sequence[int], ancestors: Sequence[int]) -> list[int]
 
 def check_joins(
     steps: Sequence[ir.StepSpec], predecessors: Sequence[set[int]], writers: dict[str, list[int]],
-    position: Sequence[int], ancestors: Sequence[int],
+    position: Sequence[int], ancestors: Sequence[int], exclusive: Exclusive = never_exclusive,
 ) -> list[Diagnostic]:
     """SPX101 forgotten join, SPX102 ``any`` without defaults, SPX103 needless join."""
     found: list[Diagnostic] = []
@@ -67,11 +67,15 @@ def check_joins(
         join = step.join
         if pair is not None and join is None:
             tips = branch_tips(upstreams, ancestors)
+            hint = ""
+            if all(exclusive(a, b) for a, b in itertools.combinations(tips, 2)):
+                hint = (" (the branches exclude one another, so Join.ALL runs it once, after "
+                        "whichever ran)")
             found.append(Diagnostic(
                 "SPX101",
                 f"step '{step.name}' joins the branches {_names(steps, tips)} but has no "
                 "join=; add join=Join.ALL to wait for every branch, or join=Join.ANY to "
-                "run on the first to finish",
+                f"run on the first to finish{hint}",
                 steps=(step.name, *(steps[t].name for t in tips)), location=step.location,
             ))
         elif pair is None and join in ("all", "any"):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import gc
+from collections.abc import Iterator, Mapping
 
 import attrs
 
@@ -82,6 +84,28 @@ def _compile_body(
 
 def compile_workflow(spec: ir.WorkflowSpec) -> Compilation:
     """Check ``spec`` with every pass and, if no error was found, lower it."""
+    with _collector_paused():
+        return _compile(spec)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector, then restore it as it was.
+
+    The passes allocate many small objects that all outlive them, so each collection
+    they would trigger traverses a growing heap and frees nothing: about a third of the
+    passes' time on a 10,000-step workflow.  Garbage, if any, is collected later.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _compile(spec: ir.WorkflowSpec) -> Compilation:
     expanded, found = expand_bodies(spec.steps, _compile_body)
     if found or any(s.body is not None for s in spec.steps):
         spec = attrs.evolve(spec, steps=tuple(expanded))
@@ -92,7 +116,7 @@ def compile_workflow(spec: ir.WorkflowSpec) -> Compilation:
     exclusive = conds.exclusive if conds.any_guards else never_exclusive
     found += res.diagnostics + ordering.diagnostics + conds.diagnostics
     found += check_settings(steps)
-    found += check_joins(steps, res.predecessors, res.writers, position, ancestors)
+    found += check_joins(steps, res.predecessors, res.writers, position, ancestors, exclusive)
     found += check_writes(steps, res.writers, spec.reducers, position, ancestors,
                           exclusive, workflow=spec)
     found += check_types(steps, res.writers, spec.reducers)

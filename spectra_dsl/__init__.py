@@ -7,11 +7,17 @@ and returns a :class:`Plan` that a trio runner executes with real parallelism.
 
 from . import events as events
 from . import reducers as reducers
+from ._control import Match as Match
+from ._control import Repeat as Repeat
+from ._control import Retry as Retry
+from ._control import match as match
 from ._errors import CompileError as CompileError
 from ._errors import InputError as InputError
+from ._errors import LoopLimitExceeded as LoopLimitExceeded
 from ._errors import SpectraError as SpectraError
 from ._errors import StepFailed as StepFailed
 from ._errors import StepOutputError as StepOutputError
+from ._errors import StepTimeout as StepTimeout
 from ._join import Join as Join
 from ._plan import Plan as Plan
 from ._result import RunResult as RunResult
@@ -20,7 +26,7 @@ from ._workflow import Workflow as Workflow
 from .reducers import last_write_wins as last_write_wins
 
 __all__ = [
-    "CompileError", "InputError", "Join", "Plan", "RunResult", "SpectraError",
-    "StepFailed", "StepOutputError", "Workflow", "events", "last_write_wins",
-    "reducers", "step",
+    "CompileError", "InputError", "Join", "LoopLimitExceeded", "Match", "Plan", "Repeat",
+    "Retry", "RunResult", "SpectraError", "StepFailed", "StepOutputError", "StepTimeout",
+    "Workflow", "events", "last_write_wins", "match", "reducers", "step",
 ]

@@ -97,3 +97,34 @@ class StepOutputError(SpectraError, TypeError):
             f"step '{step}' writes ({wanted}) so it must return a mapping with exactly "
             f"those keys, but {problem}"
         )
+
+
+class StepTimeout(SpectraError, TimeoutError):
+    """One attempt of a step ran longer than its ``timeout=``."""
+
+    def __init__(self, step: str, attempt: int, timeout: float) -> None:
+        self.step = step
+        self.attempt = attempt
+        self.timeout = timeout
+        super().__init__(
+            f"step '{step}' attempt {attempt} took longer than its timeout of {timeout:g} s"
+        )
+
+
+class LoopLimitExceeded(StepFailed):
+    """A loop reached ``max_iterations`` without its ``until`` guard holding.
+
+    ``iterations`` passes ran; ``last_state`` is the final state of the last pass.
+    Use ``Repeat(on_limit="stop")`` to keep the last pass instead.
+    """
+
+    def __init__(self, step: str, iterations: int, last_state: Mapping[str, object]) -> None:
+        self.iterations = iterations
+        self.last_state = dict(last_state)
+        reason = RuntimeError(
+            f"loop '{step}' ran {iterations} passes (its max_iterations) and its until "
+            "guard never held; raise max_iterations, fix until, or use "
+            "Repeat(on_limit='stop') to keep the last pass"
+        )
+        super().__init__(step, {step: reason})
+        self.__cause__ = reason

@@ -13,10 +13,11 @@ import sys
 import typing
 from collections.abc import Callable, Mapping
 
-from compiler import ParameterSpec, SourceLocation, StepSpec, TypeExpr
+from compiler import GuardSpec, ParameterSpec, RetrySpec, SourceLocation, StepSpec, TypeExpr
 from compiler import _ir as ir
 from compiler._types import from_runtime
 
+from ._control import Match, Retry, guard_reads
 from ._step import StepOptions
 
 _KINDS = {
@@ -139,4 +140,23 @@ def read_step(fn: object, options: StepOptions) -> StepSpec:
         location=def_location(fn),
         returns=returns,
         returns_fields=fields,
+        guard=read_guard(options.when),
+        retry=read_retry(options.retry),
+        timeout=options.timeout,
     )
+
+
+def read_guard(guard: object) -> GuardSpec | None:
+    """A ``when=`` guard in the IR: the keys it reads and, for ``match``, its pairs."""
+    if guard is None:
+        return None
+    if isinstance(guard, Match):
+        return GuardSpec(guard.reads, guard.pairs)
+    return GuardSpec(guard_reads(guard))
+
+
+def read_retry(retry: object) -> RetrySpec | None:
+    """A ``Retry`` in the IR, its numbers as given (SPX403 judges them)."""
+    if not isinstance(retry, Retry):
+        return None
+    return RetrySpec(retry.attempts, retry.backoff, retry.factor)

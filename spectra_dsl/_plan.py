@@ -11,6 +11,7 @@ import trio
 from compiler import Diagnostic, ExecutionGraph
 from compiler._ir import ASYNC_FUNCTION
 
+from ._control import Repeat, Retry
 from ._errors import InputError
 from ._result import RunResult
 from ._runner import OnEvent, Run
@@ -30,6 +31,20 @@ def check_limit(max_concurrency: object, what: str = "max_concurrency") -> int |
 
 
 @attrs.frozen
+class StepAction:
+    """What runs one step: a function, or a sub-workflow's plan (maybe as a loop), with
+    its guard, retry policy and timeout."""
+
+    fn: Callable[..., Any] | None
+    guard: object = None
+    retry: Retry | None = None
+    timeout: float | None = None
+    body: Plan | None = None
+    repeat: Repeat | None = None
+    writes_mapping: tuple[tuple[str, str], ...] | None = None
+
+
+@attrs.frozen
 class Plan:
     """A workflow that compiled: run it with :meth:`run` (in trio) or :meth:`run_sync`.
 
@@ -38,15 +53,17 @@ class Plan:
     """
 
     graph: ExecutionGraph
-    functions: tuple[Callable[..., Any], ...]
+    actions: tuple[StepAction, ...]
     reducers: Mapping[str, ReducerInfo]
     max_concurrency: int | None
     diagnostics: tuple[Diagnostic, ...]
     names: tuple[str, ...] = attrs.field(init=False)
     params: tuple[tuple[str, ...], ...] = attrs.field(init=False)
+    required: tuple[tuple[str, ...], ...] = attrs.field(init=False)
     keys: tuple[tuple[str, ...], ...] = attrs.field(init=False)
     multi_key: tuple[bool, ...] = attrs.field(init=False)
     is_async: tuple[bool, ...] = attrs.field(init=False)
+    plain: tuple[bool, ...] = attrs.field(init=False)
     folded: Mapping[str, ReducerInfo] = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -54,14 +71,22 @@ class Plan:
         setter = object.__setattr__
         setter(self, "names", tuple(s.name for s in steps))
         setter(self, "params", tuple(tuple(p.name for p in s.params) for s in steps))
+        setter(self, "required", tuple(
+            tuple(p.name for p in s.params if not p.has_default) for s in steps
+        ))
         setter(self, "keys", tuple(s.keys_written for s in steps))
-        setter(self, "multi_key", tuple(s.writes is not None and len(s.writes) > 1
-                                        for s in steps))
+        setter(self, "multi_key", tuple(
+            s.body is None and s.writes is not None and len(s.writes) > 1 for s in steps
+        ))
         setter(self, "is_async", tuple(s.kind == ASYNC_FUNCTION for s in steps))
+        setter(self, "plain", tuple(
+            a.fn is not None and a.guard is None and a.retry is None and a.timeout is None
+            for a in self.actions
+        ))
         folded = dict(self.reducers)
         for key, writers in self.graph.writers.items():
             if len(writers) > 1 and key not in folded:
-                # Writers ordered by the graph: each overwrites the one before.
+                # Writers ordered by the graph (or exclusive): each overwrites the last.
                 folded[key] = ReducerInfo(_overwrite, "overwrite")
         setter(self, "folded", {k: v for k, v in folded.items() if k in self.graph.writers})
 

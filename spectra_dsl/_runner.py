@@ -2,13 +2,17 @@
 
 A finished step releases its successors at once; there are no rounds and no batch
 barriers.  Writes are folded in plan order (see :mod:`._state`), so the final state is
-the same whatever the timing.  Events are logged as cheap tuples and turned into event
-objects only when someone looks (or at once, when an ``on_event`` callback is given).
+the same whatever the timing.  A step whose guard does not hold, or whose required
+inputs were never written, is skipped, and the skip flows downstream like a finish, so
+every join is released exactly once.  Events are logged as cheap tuples and turned into
+event objects only when someone looks (or at once, when an ``on_event`` callback is
+given).
 """
 
 from __future__ import annotations
 
 import functools
+import random
 import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -16,12 +20,13 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from . import events as ev
-from ._errors import StepFailed, StepOutputError
+from ._control import guard_holds
+from ._errors import LoopLimitExceeded, StepFailed, StepOutputError, StepTimeout
 from ._slots import Slots
 from ._state import NOTHING, Fold
 
 if TYPE_CHECKING:
-    from ._plan import Plan
+    from ._plan import Plan, StepAction
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
@@ -35,7 +40,7 @@ class Run:
 
     def __init__(
         self, plan: Plan, state: dict[str, Any], slots: Slots, on_event: OnEvent | None,
-        scope: tuple[str, ...] = (),
+        scope: tuple[str, ...] = (), log: EventLog | None = None,
     ) -> None:
         graph = plan.graph
         self.plan = plan
@@ -45,7 +50,7 @@ class Run:
         self.slots = slots
         self.on_event = on_event
         self.scope = scope
-        self.log: EventLog = []
+        self.log: EventLog = [] if log is None else log
         self.failures: dict[str, BaseException] = {}
         self.stopped = False
         self.nursery: trio.Nursery | None = None
@@ -53,12 +58,16 @@ class Run:
             trio.CapacityLimiter(slots.limit) if slots.limit is not None else None
         )
         preds = graph.predecessors
+        # Join.ALL waits for every upstream; Join.ANY for its non-tip upstreams and
+        # one tip (the first to finish, or the last to be skipped).
         self.remaining = [
             len(p) - len(tips) + 1 if tips else len(p)
             for p, tips in zip(preds, graph.tips, strict=True)
         ]
+        self.tips_left = [len(tips) for tips in graph.tips]
         self.tip_seen = bytearray(len(preds))
         self.finished = bytearray(len(preds))
+        self.skipped = bytearray(len(preds))
         self.folds: dict[str, Fold] = {
             key: Fold(graph.writers[key], info) for key, info in plan.folded.items()
         }
@@ -85,34 +94,69 @@ class Run:
             async with trio.open_nursery() as nursery:
                 self.nursery = nursery
                 roots = [p for p, preds in enumerate(graph.predecessors) if not preds]
-                self.ready_all(roots, now)
+                self.consider_all(roots, now)
         except BaseExceptionGroup as group:
             leaves = group.exceptions
             if len(leaves) == 1 and not isinstance(leaves[0], BaseExceptionGroup):
                 raise leaves[0] from None
             raise
         if self.failures:
-            first = next(iter(self.failures))
-            error = StepFailed(first, self.failures)
-            error.__cause__ = self.failures[first]
-            self.emit(ev.WorkflowFailed, trio.current_time(), graph.name, first,
-                      self.failures[first], self.scope)
-            raise error
+            self.raise_failure()
         end = trio.current_time()
         self.emit(ev.WorkflowFinished, end, graph.name, end - now, self.scope)
 
-    def ready_all(self, positions: list[int], now: float) -> None:
-        """Several steps became ready at once: offer them slots by priority."""
+    def raise_failure(self) -> None:
+        """Raise the run's :class:`StepFailed` (a loop's own limit error as it is)."""
+        first = next(iter(self.failures))
+        cause = self.failures[first]
+        self.emit(ev.WorkflowFailed, trio.current_time(), self.graph.name, first, cause,
+                  self.scope)
+        if isinstance(cause, LoopLimitExceeded) and cause.step == first:
+            cause.failures.update((k, v) for k, v in self.failures.items() if k != first)
+            raise cause
+        error = StepFailed(first, self.failures)
+        raise error from cause
+
+    def consider_all(self, positions: list[int], now: float) -> None:
+        """Several steps were released at once: decide each, by priority."""
         if len(positions) > 1:
             priority = self.graph.priority
             positions.sort(key=lambda p: -priority[p])
         for position in positions:
-            self.ready(position, now)
+            self.consider(position, now)
 
-    def ready(self, position: int, now: float) -> None:
-        """All inputs of ``position`` are there: start it or queue it for a slot."""
+    def consider(self, position: int, now: float) -> None:
+        """A step's upstreams are done: run it, or skip it (guard, missing input)."""
+        if self.stopped:
+            return
+        plan = self.plan
+        if not plan.plain[position]:
+            guard = plan.actions[position].guard
+            if guard is not None:
+                try:
+                    holds = guard_holds(guard, self.state)
+                except Exception as error:
+                    self.fail(position, error, holds_slot=False)
+                    return
+                if not holds:
+                    self.skip(position, now, "its when= guard does not hold")
+                    return
+        state = self.state
+        for name in plan.required[position]:
+            if name not in state:
+                self.skip(position, now, f"required input '{name}' was never written: "
+                          "every step that writes it was skipped")
+                return
+        if self.graph.tips[position] and not any(
+            self.finished[t] for t in self.graph.tips[position]
+        ):
+            self.skip(position, now, "every branch of its Join.ANY was skipped")
+            return
         self.emit(ev.StepReady, now, self.names[position], self.scope)
-        self.slots.request(self.graph.priority[position], self, position)
+        if plan.actions[position].body is not None:
+            self.start(position)  # its own steps take the slots
+        else:
+            self.slots.request(self.graph.priority[position], self, position)
 
     def start(self, position: int) -> bool:
         """Start a step in the slot it was given (the :class:`Slots` callback)."""
@@ -121,14 +165,30 @@ class Run:
         self.nursery.start_soon(self.run_step, position)
         return True
 
+    def skip(self, position: int, now: float, reason: str) -> None:
+        """A step will not run: it writes nothing, and its successors count it done."""
+        self.skipped[position] = 1
+        self.emit(ev.StepSkipped, now, self.names[position], reason, self.scope)
+        for key in self.plan.keys[position]:
+            self.resolve_unwritten(key, position)
+        self.upstream_done(position, now)
+
+    def resolve_unwritten(self, key: str, position: int) -> None:
+        """``position`` will not write ``key``: let its fold move past it."""
+        fold = self.folds.get(key)
+        if fold is not None and fold.resolve(position) and fold.has_value():
+            self.state[key] = fold.value
+
     def upstream_done(self, position: int, now: float) -> None:
-        """``position`` finished: count it towards each successor's join."""
+        """``position`` finished or was skipped: count it towards each successor's join."""
         graph = self.graph
+        finished = self.finished[position]
         released: list[int] = []
         for succ in graph.successors[position]:
             tips = graph.tips[succ]
             if tips and position in tips:
-                if self.tip_seen[succ]:
+                self.tips_left[succ] -= 1
+                if self.tip_seen[succ] or not (finished or self.tips_left[succ] == 0):
                     continue
                 self.tip_seen[succ] = 1
             self.remaining[succ] -= 1
@@ -137,15 +197,17 @@ class Run:
                     self.emit_join(succ, now)
                 released.append(succ)
         if released:
-            self.ready_all(released, now)
+            self.consider_all(released, now)
 
     def emit_join(self, position: int, now: float) -> None:
         """Say which upstreams had arrived when a fan-in step was released."""
         preds = self.graph.predecessors[position]
-        arrived = tuple(self.names[p] for p in preds if self.finished[p])
-        pending = tuple(self.names[p] for p in preds if not self.finished[p])
-        self.emit(ev.JoinReleased, now, self.names[position], self.graph.joins[position],
-                  arrived, pending, self.scope)
+        names = self.names
+        arrived = tuple(names[p] for p in preds if self.finished[p])
+        skipped = tuple(names[p] for p in preds if self.skipped[p])
+        pending = tuple(names[p] for p in preds if not (self.finished[p] or self.skipped[p]))
+        self.emit(ev.JoinReleased, now, names[position], self.graph.joins[position],
+                  arrived, pending, skipped, self.scope)
 
     # -- one step -------------------------------------------------------------------
 
@@ -166,34 +228,129 @@ class Run:
     async def run_step(self, position: int) -> None:
         """Run one step in its own task and report how it ended."""
         name = self.names[position]
-        fn = self.plan.functions[position]
+        plan = self.plan
         kwargs = self.bind(position)
         started = trio.current_time()
+        holds_slot = plan.actions[position].body is None
         self.emit(ev.StepStarted, started, name, self.slots.in_flight, self.scope)
         try:
-            if self.plan.is_async[position]:
-                value = await fn(**kwargs)
+            if not plan.plain[position]:
+                value = await self.attempts(position, kwargs)
+            elif plan.is_async[position]:
+                value = await plan.actions[position].fn(**kwargs)  # type: ignore[misc]
             else:
-                call = functools.partial(fn, **kwargs) if kwargs else fn
-                value = await trio.to_thread.run_sync(call, limiter=self.thread_limiter)
+                value = await self.call(position, kwargs)
         except trio.Cancelled:
             self.emit(ev.StepCancelled, trio.current_time(), name, self.scope)
-            self.slots.release()
+            if holds_slot:
+                self.slots.release()
             raise
         except Exception as error:
-            self.fail(position, error)
+            self.fail(position, error, holds_slot)
             return
         try:
-            self.finish(position, value, started)
+            self.finish(position, value, started, holds_slot)
         except StepOutputError as error:
-            self.fail(position, error)
+            self.fail(position, error, holds_slot)
 
-    def finish(self, position: int, value: Any, started: float) -> None:
+    async def call(self, position: int, kwargs: dict[str, Any]) -> Any:
+        """One attempt: await the function, run it in a thread, or run the body."""
+        action = self.plan.actions[position]
+        if action.body is not None:
+            return await self.run_body(position, action, kwargs)
+        fn = action.fn
+        assert fn is not None
+        if self.plan.is_async[position]:
+            return await fn(**kwargs)
+        call = functools.partial(fn, **kwargs) if kwargs else fn
+        return await trio.to_thread.run_sync(
+            call, limiter=self.thread_limiter, abandon_on_cancel=action.timeout is not None
+        )
+
+    async def attempts(self, position: int, kwargs: dict[str, Any]) -> Any:
+        """Call a step under its timeout, retrying as its ``Retry`` says."""
+        action = self.plan.actions[position]
+        retry, timeout = action.retry, action.timeout
+        name = self.names[position]
+        attempt = 1
+        while True:
+            error: Exception
+            if timeout is None:
+                try:
+                    return await self.call(position, kwargs)
+                except Exception as exc:
+                    error = exc
+            else:
+                try:
+                    with trio.move_on_after(timeout) as scope:
+                        return await self.call(position, kwargs)
+                except Exception as exc:
+                    error = exc
+                else:
+                    assert scope.cancelled_caught
+                    self.emit(ev.StepTimedOut, trio.current_time(), name, attempt, timeout,
+                              self.scope)
+                    error = StepTimeout(name, attempt, timeout)
+            retryable = retry is not None and (
+                isinstance(error, (StepTimeout, *retry.on))
+            )
+            if retry is None or not retryable or attempt >= retry.attempts:
+                raise error
+            delay = retry.delay(attempt)
+            if retry.jitter:
+                delay += random.uniform(0, retry.jitter * delay)
+            attempt += 1
+            self.emit(ev.RetryAttempt, trio.current_time(), name, attempt, delay, error,
+                      self.scope)
+            await trio.sleep(delay)
+
+    async def run_body(
+        self, position: int, action: StepAction, inputs: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Run a sub-workflow (once, or as a loop) and return its final state."""
+        body = action.body
+        assert body is not None
+        name = self.names[position]
+        repeat = action.repeat
+        if repeat is None:
+            return await self.run_pass(body, inputs, (*self.scope, name))
+        assert repeat.max_iterations is not None
+        state: dict[str, Any] = {}
+        for iteration in range(1, repeat.max_iterations + 1):
+            self.emit(ev.LoopIteration, trio.current_time(), name, iteration, self.scope)
+            state = await self.run_pass(body, inputs, (*self.scope, f"{name}#{iteration}"))
+            if repeat.until is not None and guard_holds(repeat.until, state):
+                return state
+            inputs = {**inputs}
+            for out_key, in_name in repeat.carry.items():
+                if out_key in state:
+                    inputs[in_name] = state[out_key]
+        if repeat.on_limit == "stop":
+            return state
+        raise LoopLimitExceeded(name, repeat.max_iterations, state)
+
+    async def run_pass(
+        self, body: Plan, inputs: dict[str, Any], scope: tuple[str, ...]
+    ) -> dict[str, Any]:
+        """Run one pass of a body in this run's limit, its events nested under ``scope``."""
+        run = Run(body, dict(inputs), self.slots, self.on_event, scope, self.log)
+        await run.execute()
+        return run.state
+
+    def finish(self, position: int, value: Any, started: float, holds_slot: bool) -> None:
         """Write a step's result, release its successors, then free its slot."""
         now = trio.current_time()
         name = self.names[position]
-        keys = self.plan.keys[position]
-        if len(keys) == 1 and not self.plan.multi_key[position]:
+        plan = self.plan
+        keys = plan.keys[position]
+        mapping = plan.actions[position].writes_mapping
+        if mapping is not None:
+            for inner, outer in mapping:
+                if inner in value:
+                    self.write(outer, value[inner], position, now)
+                else:
+                    self.resolve_unwritten(outer, position)
+        elif len(keys) == 1 and not plan.multi_key[position]:
             self.write(keys[0], value, position, now)
         else:
             if not isinstance(value, Mapping) or value.keys() != set(keys):
@@ -203,7 +360,8 @@ class Run:
         self.finished[position] = 1
         self.emit(ev.StepFinished, now, name, now - started, self.scope)
         self.upstream_done(position, now)
-        self.slots.release()
+        if holds_slot:
+            self.slots.release()
 
     def write(self, key: str, value: Any, position: int, now: float) -> None:
         """Fold one write into state and log it."""
@@ -217,7 +375,7 @@ class Run:
         self.emit(ev.StateWritten, now, key, self.names[position], fold.reducer.name,
                   self.scope)
 
-    def fail(self, position: int, error: BaseException) -> None:
+    def fail(self, position: int, error: BaseException, holds_slot: bool = True) -> None:
         """A step raised: remember it, stop starting steps and cancel the rest."""
         name = self.names[position]
         self.failures[name] = error
@@ -226,4 +384,5 @@ class Run:
             self.stopped = True
             assert self.nursery is not None
             self.nursery.cancel_scope.cancel()
-        self.slots.release()
+        if holds_slot:
+            self.slots.release()

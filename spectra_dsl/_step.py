@@ -8,6 +8,7 @@ from typing import Any, Literal, TypeVar, overload
 
 import attrs
 
+from ._control import Match, Retry
 from ._join import Join
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -45,7 +46,17 @@ def make_options(
     name: str | None, join: object, writes: object, when: object, retry: object,
     timeout: object,
 ) -> StepOptions:
-    """Build :class:`StepOptions`, turning ``Join`` members into their string values."""
+    """Build :class:`StepOptions`, turning ``Join`` members into their string values.
+
+    Raises ``TypeError`` at once for a ``when=`` that is no guard or a ``retry=`` that
+    is no ``Retry``: these are mistakes of type, not of the workflow's shape."""
+    if when is not None and not (isinstance(when, Match) or callable(when)):
+        raise TypeError(
+            f"when= takes match(key=value, ...) or a function of state keys returning a "
+            f"bool, not {when!r}"
+        )
+    if retry is not None and not isinstance(retry, Retry):
+        raise TypeError(f"retry= takes Retry(attempts=..., backoff=...), not {retry!r}")
     return StepOptions(
         name=name,
         join=join.value if isinstance(join, Join) else join,

@@ -10,15 +10,20 @@ import attrs
 from compiler import (
     Compilation,
     Diagnostic,
+    ExecutionGraph,
     ReducerSpec,
+    RepeatSpec,
     SourceLocation,
+    StepSpec,
     WorkflowSpec,
     compile_workflow,
 )
+from compiler import _ir as ir
 
+from ._control import Guard, Repeat, Retry, guard_reads
 from ._errors import CompileError
-from ._frontend import call_site, read_step
-from ._plan import Plan, check_limit
+from ._frontend import call_site, read_guard, read_step
+from ._plan import Plan, StepAction, check_limit
 from ._state import NOTHING, Reducer, ReducerInfo
 from ._step import JoinArg, StepOptions, WritesArg, make_options, mark, options_of
 from .reducers import DEFAULT_INITIAL
@@ -30,6 +35,22 @@ F = TypeVar("F", bound=Callable[..., Any])
 class _Registered:
     fn: Any
     options: StepOptions
+
+
+@attrs.frozen
+class _Added:
+    """A sub-workflow added as a step with :meth:`Workflow.add`."""
+
+    body: Workflow
+    name: str
+    writes: tuple[tuple[str, str], ...] | None
+    repeat: Repeat | None
+    when: object
+    location: SourceLocation | None
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return (self.name,) if self.writes is None else tuple(o for _, o in self.writes)
 
 
 @attrs.frozen
@@ -69,7 +90,9 @@ class Workflow:
         self.inputs: tuple[str, ...] | None = None if inputs is None else tuple(inputs)
         self.max_concurrency = check_limit(max_concurrency)
         self._location = call_site(1)
-        self._steps: list[_Registered] = [_Registered(fn, options_of(fn)) for fn in steps]
+        self._steps: list[_Registered | _Added] = [
+            _Registered(fn, options_of(fn)) for fn in steps
+        ]
         self._reducers: list[_RegisteredReducer] = []
         for key, fn in (reducers or {}).items():
             self._add_reducer(key, fn, NOTHING, self._location)
@@ -114,6 +137,41 @@ class Workflow:
 
         return register(fn) if fn is not None else register
 
+    def add(
+        self,
+        sub: Workflow,
+        *,
+        name: str,
+        writes: str | Iterable[str] | Mapping[str, str] | None = None,
+        repeat: Repeat | None = None,
+        when: Guard | None = None,
+    ) -> None:
+        """Use the workflow ``sub`` as one step, named ``name``.
+
+        Its inputs resolve by name in this workflow, like parameters.  ``writes``
+        copies its final keys out: ``("a", "b")`` to the same names here, a mapping
+        ``{"inner": "outer"}`` renaming them; without it the key ``name`` gets a
+        mapping of its whole final state.  ``repeat=Repeat(...)`` runs it as a loop;
+        ``when=`` guards it like any step.
+        """
+        if not isinstance(sub, Workflow):
+            raise TypeError(f"add() takes a Workflow, not {sub!r}; use step() for functions")
+        if not isinstance(name, str):
+            raise TypeError(f"add() needs name= as a string, not {name!r}")
+        if repeat is not None and not isinstance(repeat, Repeat):
+            raise TypeError(f"repeat= takes Repeat(until=..., max_iterations=...), not {repeat!r}")
+        make_options(name, None, None, when, None, None)  # checks when=
+        mapping: tuple[tuple[str, str], ...] | None
+        if writes is None:
+            mapping = None
+        elif isinstance(writes, str):
+            mapping = ((writes, writes),)
+        elif isinstance(writes, Mapping):
+            mapping = tuple((str(k), str(v)) for k, v in writes.items())
+        else:
+            mapping = tuple((k, k) for k in writes)
+        self._steps.append(_Added(sub, name, mapping, repeat, when, call_site(1)))
+
     def reducer(self, key: str, fn: Reducer, *, initial: Any = NOTHING) -> None:
         """Fold every write to ``key`` with ``fn(acc, value)``, in plan order.
 
@@ -138,7 +196,10 @@ class Workflow:
         """This workflow in the compiler's IR (what ``spectra-lint`` reads from source)."""
         return WorkflowSpec(
             name=self.name,
-            steps=tuple(read_step(r.fn, r.options) for r in self._steps),
+            steps=tuple(
+                read_step(r.fn, r.options) if isinstance(r, _Registered) else _added_spec(r)
+                for r in self._steps
+            ),
             inputs=self.inputs,
             reducers=tuple(
                 ReducerSpec(r.key, r.info.name, r.info.has_initial, None, r.location)
@@ -165,14 +226,71 @@ class Workflow:
         if compilation.graph is None:
             raise CompileError(self.name, compilation.diagnostics)
         graph = compilation.graph
-        by_name: dict[str, Any] = {}
+        entries: dict[str, _Registered | _Added] = {}
         for registered in self._steps:
-            name = str(registered.options.name or getattr(registered.fn, "__name__", ""))
-            by_name.setdefault(name, registered.fn)
-        return Plan(
-            graph=graph,
-            functions=tuple(by_name[s.name] for s in graph.steps),
+            entries.setdefault(_name_of(registered), registered)
+        return build_plan(
+            graph,
+            [entries[s.name] for s in graph.steps],
             reducers={r.key: r.info for r in self._reducers},
             max_concurrency=self.max_concurrency,
             diagnostics=compilation.diagnostics,
         )
+
+
+def _name_of(entry: _Registered | _Added) -> str:
+    if isinstance(entry, _Added):
+        return entry.name
+    return str(entry.options.name or getattr(entry.fn, "__name__", ""))
+
+
+def _added_spec(entry: _Added) -> StepSpec:
+    repeat = entry.repeat
+    return StepSpec(
+        name=entry.name,
+        writes=None if entry.writes is None else entry.keys,
+        writes_mapping=entry.writes,
+        kind=ir.SUBWORKFLOW,
+        location=entry.location,
+        guard=read_guard(entry.when),
+        body=entry.body.spec(),
+        repeat=None if repeat is None else RepeatSpec(
+            until_reads=() if repeat.until is None else guard_reads(repeat.until),
+            max_iterations=repeat.max_iterations,
+            carry=tuple(repeat.carry.items()),
+            on_limit=repeat.on_limit,
+        ),
+    )
+
+
+def build_plan(
+    graph: ExecutionGraph,
+    entries: list[_Registered | _Added],
+    *,
+    reducers: Mapping[str, ReducerInfo],
+    max_concurrency: int | None,
+    diagnostics: tuple[Diagnostic, ...],
+) -> Plan:
+    """Pair each step of the lowered graph with what runs it."""
+    actions: list[StepAction] = []
+    for entry in entries:
+        if isinstance(entry, _Added):
+            actions.append(StepAction(
+                fn=None, guard=entry.when, body=entry.body.compile(),
+                repeat=entry.repeat, writes_mapping=entry.writes,
+            ))
+        else:
+            options = entry.options
+            retry = options.retry if isinstance(options.retry, Retry) else None
+            timeout = options.timeout
+            actions.append(StepAction(
+                fn=entry.fn, guard=options.when, retry=retry,
+                timeout=None if timeout is None else float(timeout),  # type: ignore[arg-type]
+            ))
+    return Plan(
+        graph=graph,
+        actions=tuple(actions),
+        reducers=reducers,
+        max_concurrency=max_concurrency,
+        diagnostics=diagnostics,
+    )

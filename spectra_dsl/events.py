@@ -92,13 +92,14 @@ class StepCancelled(Event):
 
 @attrs.frozen
 class JoinReleased(Event):
-    """A fan-in ``step`` was released: ``arrived`` upstreams had finished, ``pending``
-    had not (always empty for ``Join.ALL``)."""
+    """A fan-in ``step`` was released: ``arrived`` upstreams had finished, ``skipped``
+    were skipped, ``pending`` had neither (always empty for ``Join.ALL``)."""
 
     step: str
     join: str
     arrived: tuple[str, ...]
     pending: tuple[str, ...]
+    skipped: tuple[str, ...] = ()
     scope: tuple[str, ...] = ()
 
 
