@@ -39,17 +39,22 @@ class InputError(SpectraError, ValueError):
 
     def __init__(
         self, workflow: str, missing: Mapping[str, Sequence[str]], unknown: Sequence[str],
-        expected: Sequence[str],
+        expected: Sequence[str], written: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.workflow = workflow
         self.missing = {k: tuple(v) for k, v in missing.items()}
         self.unknown = tuple(unknown)
+        written = written or {}
         lines = [f"workflow '{workflow}' cannot start:"]
         for name, steps in self.missing.items():
             needed = ", ".join(f"'{s}'" for s in steps)
             lines.append(f"  missing input '{name}', needed by step {needed}")
         for name in self.unknown:
-            lines.append(f"  unknown input '{name}': no step reads it")
+            if name in written:
+                by = ", ".join(f"'{s}'" for s in written[name])
+                lines.append(f"  '{name}' is not an input: step {by} writes it; leave it out")
+            else:
+                lines.append(f"  unknown input '{name}': no step reads it")
         accepted = ", ".join(f"'{e}'" for e in expected) or "none"
         lines.append(f"  inputs it takes: {accepted}")
         super().__init__("\n".join(lines))

@@ -104,7 +104,9 @@ class Plan:
             accepted |= graph.declared_inputs
         unknown = [k for k in inputs if k not in accepted]
         if missing or unknown:
-            raise InputError(graph.name, missing, unknown, sorted(accepted))
+            written = {k: tuple(self.names[w] for w in graph.writers[k])
+                       for k in unknown if k in graph.writers}
+            raise InputError(graph.name, missing, unknown, sorted(accepted), written)
 
     async def run(
         self,

@@ -130,6 +130,8 @@ class Workflow:
     ) -> F | Callable[[F], F]:
         """Mark a function as a step (like :func:`step`) and add it to this workflow."""
         options = make_options(name, join, writes, when, retry, timeout)
+        if fn is not None and options == StepOptions():
+            options = options_of(fn)  # a bare @wf.step keeps what @step recorded
 
         def register(f: F) -> F:
             self._steps.append(_Registered(f, options))

@@ -781,13 +781,9 @@ def test_readme_opens_with_the_two_commands() -> None:
     ]
 
 
-# -- known library bugs (strict xfail: they start failing the suite once fixed) -----------
+# -- regressions ------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bare @wf.step over @step(join=...) registers empty options and drops join=",
-)
 def test_bare_workflow_step_keeps_the_options_of_an_earlier_step_mark() -> None:
     wf = Workflow("w", steps=[fetch, sentiment, entities])
 
@@ -799,14 +795,10 @@ def test_bare_workflow_step_keeps_the_options_of_an_earlier_step_mark() -> None:
     assert wf.check() == ()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="InputError says 'no step reads it' for a step's output passed as an input",
-)
 def test_input_error_for_a_step_output_passed_as_input_says_what_it_is() -> None:
     plan = Workflow("w", steps=[fetch, sentiment]).compile()
     with pytest.raises(InputError) as info:
         plan.run_sync({"url": "u", "fetch": "<html/>"})
     message = str(info.value)
     assert "no step reads it" not in message  # step 'sentiment' reads it
-    assert "written by step 'fetch'" in message
+    assert "step 'fetch' writes it" in message
