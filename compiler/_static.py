@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 from collections.abc import Iterator, Mapping
 
 import attrs
@@ -811,7 +812,23 @@ class _Reader:
     def _unfollowed(self) -> None:
         """SPX902 for workflows built or extended where the reader does not look."""
         variables = set(self.builders) | {b.variable for b in self.finished}
-        for node in _walk(self.module.tree):
+        words = {name for name in (*self.module.dsl, *variables) if name}
+        if not words:
+            return
+        mentions = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(words))) + r")\b")
+        lines = self.module.lines
+        roots: list[ast.AST] = []
+        for statement in self.module.tree.body:
+            inside = statement.body if isinstance(statement, _DefNode) else [statement]
+            if not inside:
+                continue
+            decorators = getattr(inside[0], "decorator_list", [])
+            first = min([inside[0].lineno, *(d.lineno for d in decorators)])
+            last = statement.end_lineno or statement.lineno
+            if mentions.search("\n".join(lines[first - 1:last])):
+                roots.extend(inside)
+        top_level = {id(statement) for statement in self.module.tree.body}
+        for node in (n for root in roots for n in _walk(root)):
             if isinstance(node, ast.Call) and id(node) not in self.handled:
                 if self.module.dsl_name(node.func) == "Workflow":
                     self.skip(
@@ -828,7 +845,7 @@ class _Reader:
                         f"{describe(node.func)}(...) here is not followed (only module-level "
                         "statements are); its workflow is checked without it",
                         self.module.line_location(node.lineno))
-            elif isinstance(node, _DefNode) and node not in self.module.tree.body:
+            elif isinstance(node, _DefNode) and id(node) not in top_level:
                 for decorator in node.decorator_list:
                     target = decorator.func if isinstance(decorator, ast.Call) else decorator
                     if (id(decorator) not in self.handled and isinstance(target, ast.Attribute)

@@ -129,8 +129,9 @@ def _chain(n: int) -> str:
 def test_thousands_of_steps() -> None:
     start = time.perf_counter()
     assert lint_source(_chain(3000), "chain.py") == ()
-    wide = HEADER + "".join(f"@wf.step\nasync def b{i}(seed: int) -> int: ...\n"
-                            for i in range(2000))
+    wide = HEADER + "@wf.step\nasync def source(seed: int) -> int: ...\n"
+    wide += "".join(f"@wf.step\nasync def b{i}(source: int) -> int: ...\n"
+                    for i in range(2000))
     wide += "@wf.step\nasync def join(" + ", ".join(f"b{i}: int" for i in range(2000)) + \
         ") -> int: ...\n"
     assert codes(lint_source(wide, "wide.py")) == ["SPX101"]
