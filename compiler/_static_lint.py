@@ -19,7 +19,7 @@ import attrs
 
 from ._diagnostics import Diagnostic
 from ._lower import compile_workflow
-from ._static import Loader, Module, StaticWorkflow, analyse_file, unreadable
+from ._static import Loader, Module, StaticWorkflow, analyse_file, paused_gc, unreadable
 
 #: Folders never entered when walking a tree (a file named on the command line is
 #: still checked).
@@ -192,7 +192,8 @@ def discover(paths: Iterable[str], exclude: Sequence[str] = (),
 
 def check_workflow(workflow: StaticWorkflow) -> list[Diagnostic]:
     """The compiler's findings for one workflow read from source."""
-    found = list(compile_workflow(workflow.spec).diagnostics)
+    with paused_gc():
+        found = list(compile_workflow(workflow.spec).diagnostics)
     if workflow.unsure_joins:
         found = [d for d in found
                  if not (d.code in _JOIN_CODES and d.steps and d.steps[0]
