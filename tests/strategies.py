@@ -197,3 +197,48 @@ def workflow_sources(draw: st.DrawFn, max_steps: int = 7) -> WorkflowSource:
         junk = draw(st.sampled_from(["", "(", "def", "\x00", "é", "@wf.step(", "\n  x"]))
         text = text[:cut] + junk + text[cut:]
     return WorkflowSource(text, valid)
+
+
+# -- control flow: random guards and routers ----------------------------------------------
+
+CHOICES = ("x", "y", "z")
+
+
+@attrs.frozen
+class GuardedDag:
+    """A random DAG where some steps are routers (they return one of ``CHOICES``) and
+    some steps are guarded by ``match(router=value)``; ``defaults[i][j]`` says whether
+    step ``i``'s ``j``-th parameter has a default."""
+
+    deps: tuple[tuple[int, ...], ...]
+    defaults: tuple[tuple[bool, ...], ...]
+    routes: tuple[str | None, ...]
+    guards: tuple[tuple[int, str] | None, ...]
+    durations: tuple[int, ...]
+
+    @property
+    def size(self) -> int:
+        return len(self.deps)
+
+
+@st.composite
+def guarded_dags(draw: st.DrawFn, max_steps: int = 10) -> GuardedDag:
+    """Random steps, routers with random outputs, and random match guards on routers."""
+    n = draw(st.integers(1, max_steps))
+    deps: list[tuple[int, ...]] = []
+    defaults: list[tuple[bool, ...]] = []
+    routes: list[str | None] = []
+    guards: list[tuple[int, str] | None] = []
+    for i in range(n):
+        chosen = sorted(draw(st.sets(st.integers(0, i - 1), max_size=min(i, 3)))) if i else []
+        deps.append(tuple(chosen))
+        defaults.append(tuple(draw(st.booleans()) for _ in chosen))
+        routes.append(draw(st.one_of(st.none(), st.sampled_from(CHOICES))))
+        routers = [j for j in range(i) if routes[j] is not None]
+        guard = None
+        if routers and draw(st.booleans()):
+            guard = (draw(st.sampled_from(routers)), draw(st.sampled_from(CHOICES)))
+        guards.append(guard)
+    durations = draw(st.lists(st.integers(0, 4), min_size=n, max_size=n))
+    return GuardedDag(tuple(deps), tuple(defaults), tuple(routes), tuple(guards),
+                      tuple(durations))
