@@ -235,9 +235,12 @@ def guarded_dags(draw: st.DrawFn, max_steps: int = 10) -> GuardedDag:
         defaults.append(tuple(draw(st.booleans()) for _ in chosen))
         routes.append(draw(st.one_of(st.none(), st.sampled_from(CHOICES))))
         routers = [j for j in range(i) if routes[j] is not None]
-        guard = None
-        if routers and draw(st.booleans()):
-            guard = (draw(st.sampled_from(routers)), draw(st.sampled_from(CHOICES)))
+        guarded: bool = draw(st.booleans())
+        guard: tuple[int, str] | None = None
+        if routers and guarded:
+            router: int = draw(st.sampled_from(routers))
+            value: str = draw(st.sampled_from(CHOICES))
+            guard = (router, value)
         guards.append(guard)
     durations = draw(st.lists(st.integers(0, 4), min_size=n, max_size=n))
     return GuardedDag(tuple(deps), tuple(defaults), tuple(routes), tuple(guards),
