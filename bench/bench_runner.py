@@ -24,6 +24,7 @@ lines just as it does for hand-written steps.
 from __future__ import annotations
 
 import argparse
+import inspect
 import itertools
 import json
 import os
@@ -168,29 +169,43 @@ def workflow(dag: Dag, directory: str, tag: str) -> Workflow:
 # -- the floor: a minimal hand-written scheduler ------------------------------------
 
 
-async def floor_run(functions: Sequence[AsyncFn], dag: Dag) -> dict[str, Any]:
-    """Run ``functions`` over ``dag`` with one nursery and in-degree counters: a task
-    per step, started the moment its last dependency finishes."""
-    names = [f"s{i}" for i in range(len(dag))]
-    params = [tuple(names[p] for p in preds) for preds in dag.preds]
-    succs = dag.successors()
-    remaining = [len(p) for p in dag.preds]
-    results: dict[str, Any] = {}
+class Floor:
+    """The floor: a minimal hand-written scheduler for ``functions`` over ``dag``.
 
-    async with trio.open_nursery() as nursery:
+    One nursery and in-degree counters: a task per step, started the moment its last
+    dependency finishes.  Its tables are built once, as a plan's are at compile time.
+    """
 
-        async def run_one(node: int) -> None:
-            kwargs = {name: results[name] for name in params[node]}
-            results[names[node]] = await functions[node](**kwargs)
-            for succ in succs[node]:
-                remaining[succ] -= 1
-                if remaining[succ] == 0:
-                    nursery.start_soon(run_one, succ)
+    def __init__(self, functions: Sequence[AsyncFn], dag: Dag) -> None:
+        self.functions = functions
+        self.preds = dag.preds
+        # The functions' own (interned) names, as the runner uses: keyword arguments
+        # whose names are equal but not identical strings make a call with many of them
+        # quadratic.
+        self.names = [fn.__name__ for fn in functions]
+        self.params = [tuple(inspect.signature(fn).parameters) for fn in functions]
+        self.succs = dag.successors()
 
-        for node, preds in enumerate(dag.preds):
-            if not preds:
-                nursery.start_soon(run_one, node)
-    return results
+    async def run(self) -> dict[str, Any]:
+        """Run every step once; return their results by name."""
+        functions, names, params, succs = self.functions, self.names, self.params, self.succs
+        remaining = [len(p) for p in self.preds]
+        results: dict[str, Any] = {}
+
+        async with trio.open_nursery() as nursery:
+
+            async def run_one(node: int) -> None:
+                kwargs = {name: results[name] for name in params[node]}
+                results[names[node]] = await functions[node](**kwargs)
+                for succ in succs[node]:
+                    remaining[succ] -= 1
+                    if remaining[succ] == 0:
+                        nursery.start_soon(run_one, succ)
+
+            for node, preds in enumerate(self.preds):
+                if not preds:
+                    nursery.start_soon(run_one, node)
+        return results
 
 
 # -- measurements -----------------------------------------------------------------
@@ -211,14 +226,14 @@ def overhead(dag: Dag, functions: Sequence[AsyncFn], plan: Plan, repeat: int) ->
     """µs per step of the runner and of the floor (median and min over ``repeat`` runs,
     interleaved so that both see the same machine state)."""
     n = len(dag)
+    hand_written = Floor(functions, dag)
 
     async def main() -> tuple[list[float], list[float]]:
         runner: list[float] = []
         floor: list[float] = []
         for _ in range(repeat):
             runner += await _time_runs(plan.run, 1, 1 if not runner else 0)
-            floor += await _time_runs(lambda: floor_run(functions, dag), 1,
-                                      1 if not floor else 0)
+            floor += await _time_runs(hand_written.run, 1, 1 if not floor else 0)
         return runner, floor
 
     runner, floor = trio.run(main)
@@ -259,7 +274,7 @@ def floor_makespan(functions: Sequence[AsyncFn], dag: Dag, repeat: int) -> float
     path: what trio's timers alone cost, with no runner."""
 
     async def main() -> list[float]:
-        return await _time_runs(lambda: floor_run(functions, dag), repeat, 1)
+        return await _time_runs(Floor(functions, dag).run, repeat, 1)
 
     return statistics.median(trio.run(main)) / dag.critical_path()
 
