@@ -29,6 +29,10 @@ DSL_PACKAGE = "spectra_dsl"
 #: Options of ``@step(...)`` and ``@wf.step(...)``.
 STEP_OPTIONS = ("name", "join", "writes", "when", "retry", "timeout")
 WORKFLOW_OPTIONS = ("name", "steps", "inputs", "reducers", "max_concurrency")
+#: Options of ``wf.add(sub, ...)``.
+ADD_OPTIONS = ("name", "writes", "repeat", "when")
+#: The StepSpec field each step option fills, where the names differ.
+IR_FIELDS = {"when": "guard"}
 #: How many folders up from a file to look for the package of an absolute import.
 MAX_PACKAGE_DEPTH = 32
 
@@ -353,6 +357,8 @@ class _Builder:
     inputs: tuple[str, ...] | None = None
     reducers: list[ir.ReducerSpec] = attrs.Factory(list)
     unsure_joins: set[str] = attrs.Factory(set)
+    #: (index in ``steps``, the sub-workflow) for each ``wf.add(sub, ...)``
+    subs: list[tuple[int, _Builder]] = attrs.Factory(list)
 
 
 class _Reader:
@@ -574,13 +580,17 @@ class _Reader:
         return options
 
     def _definition(self, node: _DefNode) -> None:
-        for decorator in node.decorator_list:
+        for position, decorator in enumerate(node.decorator_list):
             marked = self._decorator_options(decorator)
             if marked is None or marked[0] == "step":
                 continue
             builder = self.builders[marked[0]]
             self.handled.add(id(decorator))
             options = self._call_options(marked[1], node)
+            if marked[1] is None:  # a bare @wf.step keeps what a @step below it recorded
+                below = ast.ClassDef(name=node.name, bases=[], keywords=[], body=[],
+                                     decorator_list=node.decorator_list[position + 1:])
+                options = self._marked_options(below) or {}
             builder.steps.append(self._step_from_def(node, options, builder))
 
     def _method_call(self, call: ast.Call) -> None:
@@ -597,10 +607,103 @@ class _Reader:
         builder = self._workflow_of(call.func, "add")
         if builder is not None:
             self.handled.add(id(call))
-            self.skip(f"workflow '{builder.name}': wf.add({describe(call, 40)[7:-1]}...) "
-                      "(a sub-workflow or loop) is not followed yet, so it was left out of "
-                      "the check", self.module.line_location(call.lineno),
+            self._add_call(builder, call)
+
+    def _add_call(self, builder: _Builder, call: ast.Call) -> None:
+        """``wf.add(sub, name=..., writes=..., repeat=Repeat(...), when=...)``."""
+        where = self.module.line_location(call.lineno)
+        options = {k.arg: k.value for k in call.keywords if k.arg is not None}
+        sub_node = call.args[0] if len(call.args) == 1 else options.pop("sub", None)
+        sub = None
+        if isinstance(sub_node, ast.Name):
+            sub = self.builders.get(sub_node.id)
+        name = evaluate(self.module, options["name"]) if "name" in options else UNKNOWN
+        problem = None
+        if sub is None:
+            problem = ("the sub-workflow must be a workflow built at module level in this "
+                       "module")
+        elif sub is builder:
+            problem = "a workflow cannot contain itself"
+        elif not isinstance(name, str):
+            problem = "name= must be a string literal or a module-level constant"
+        elif any(k.arg is None for k in call.keywords) or len(call.args) > 1:
+            problem = "pass the sub-workflow and then its options by name"
+        if problem is not None or sub is None or not isinstance(name, str):
+            self.skip(f"workflow '{builder.name}': {describe(call)} is not followed "
+                      f"({problem}), so it was left out of the check", where,
                       workflow=builder.name)
+            return
+        fields: dict[str, object] = {}
+        for option, node in options.items():
+            if option == "writes":
+                value = evaluate(self.module, node)
+                mapping = _writes_mapping(value)
+                if mapping is UNKNOWN:
+                    self.skip(f"step '{name}': writes={describe(node)} is not followed, so "
+                              "the step is checked as if it wrote its own name", where,
+                              steps=(name,), workflow=builder.name)
+                elif mapping is not None:
+                    assert isinstance(mapping, tuple)
+                    fields["writes_mapping"] = mapping
+                    fields["writes"] = tuple(outer for _, outer in mapping)
+            elif option == "repeat":
+                fields["repeat"] = self._repeat(node, name, where, builder)
+            elif option == "when":
+                fields["guard"] = self._option_when(node, name, where, builder)
+            elif option != "name":
+                self.skip(f"step '{name}': option {option}= of wf.add() is not known to "
+                          "spectra-lint and was skipped", where, steps=(name,),
+                          workflow=builder.name)
+        builder.subs.append((len(builder.steps), sub))
+        builder.steps.append(ir.StepSpec(name=name, kind=ir.SUBWORKFLOW, location=where,
+                                         **fields))  # type: ignore[arg-type]
+
+    def _repeat(self, node: ast.expr, step: str, where: ir.SourceLocation,
+                builder: _Builder) -> ir.RepeatSpec | None:
+        if isinstance(node, ast.Constant) and node.value is None:
+            return None
+        fields = ("until", "max_iterations", "carry", "on_limit")
+        if not (isinstance(node, ast.Call) and self.module.dsl_name(node.func) == "Repeat"
+                and len(node.args) <= len(fields)
+                and all(k.arg is not None for k in node.keywords)):
+            self.skip(f"step '{step}': repeat={describe(node)} is not followed, so the loop "
+                      "is checked as one pass; write Repeat(until=..., max_iterations=...) "
+                      "in the call", where, steps=(step,), workflow=builder.name)
+            return None
+        given = dict(zip(fields, node.args, strict=False))
+        given.update({k.arg: k.value for k in node.keywords if k.arg is not None})
+        spec = ir.RepeatSpec()
+        unfollowed: list[str] = []
+        if "until" in given:
+            guard = self._guard(given["until"])
+            if isinstance(guard, ir.GuardSpec):
+                spec = attrs.evolve(spec, until_reads=guard.reads)
+            elif guard is UNKNOWN:
+                unfollowed.append("until=")
+        if "max_iterations" in given:
+            value = evaluate(self.module, given["max_iterations"])
+            if value is UNKNOWN:
+                unfollowed.append("max_iterations= (checked as 1)")
+                value = 1
+            spec = attrs.evolve(spec, max_iterations=value)
+        if "carry" in given:
+            carry = evaluate(self.module, given["carry"])
+            if isinstance(carry, dict):
+                spec = attrs.evolve(spec, carry=tuple((str(k), str(v))
+                                                      for k, v in carry.items()))
+            else:
+                unfollowed.append("carry=")
+        if "on_limit" in given:
+            on_limit = evaluate(self.module, given["on_limit"])
+            if isinstance(on_limit, str):
+                spec = attrs.evolve(spec, on_limit=on_limit)
+            else:
+                unfollowed.append("on_limit=")
+        if unfollowed:
+            self.skip(f"step '{step}': Repeat({', '.join(unfollowed)}) is not followed; use "
+                      "literal values or module-level constants", where, steps=(step,),
+                      workflow=builder.name)
+        return spec
 
     def _step_call(self, builder: _Builder, call: ast.Call) -> None:
         """``wf.step(fn, join=...)`` written as a call rather than a decorator."""
@@ -617,6 +720,8 @@ class _Reader:
         node = found[1]
         fake = ast.Call(func=call.func, args=[], keywords=call.keywords)
         options = self._call_options(fake, node)
+        if not call.keywords:  # wf.step(fn) keeps what @step recorded on fn
+            options = self._marked_options(node) or {}
         builder.steps.append(self._step_from_def(node, options, builder))
 
     def _step_from_def(self, node: _DefNode, options: Mapping[str, ast.expr],
@@ -641,7 +746,8 @@ class _Reader:
                           "was skipped", location, steps=(name,), workflow=builder.name)
                 continue
             reading = getattr(self, f"_option_{option}")
-            fields[option] = reading(value_node, name, location, builder)
+            fields[IR_FIELDS.get(option, option)] = reading(value_node, name, location,
+                                                            builder)
         if isinstance(node, ast.ClassDef):
             return ir.StepSpec(name=name, kind=ir.CLASS, location=location, **fields)  # type: ignore[arg-type]
         returns = from_ast(node.returns)
@@ -683,8 +789,8 @@ class _Reader:
             return (value,)
         return tuple(value)
 
-    def _option_when(self, node: ast.expr, step: str, where: ir.SourceLocation,
-                     builder: _Builder) -> object:
+    def _guard(self, node: ast.expr) -> object:
+        """The GuardSpec of a ``when=``/``until=`` guard, None, or UNKNOWN."""
         if isinstance(node, ast.Constant) and node.value is None:
             return None
         value = evaluate(self.module, node)
@@ -698,6 +804,13 @@ class _Reader:
             names = [a.arg for a in (*arguments.posonlyargs, *arguments.args,
                                      *arguments.kwonlyargs)]
             return ir.GuardSpec(reads=tuple(names))
+        return UNKNOWN
+
+    def _option_when(self, node: ast.expr, step: str, where: ir.SourceLocation,
+                     builder: _Builder) -> object:
+        guard = self._guard(node)
+        if guard is not UNKNOWN:
+            return guard
         self.skip(f"step '{step}': when={describe(node)} is not followed, so the step is "
                   "checked as if it had no guard; use match(key=value) or a module-level "
                   "function", where, steps=(step,), workflow=builder.name)
@@ -922,16 +1035,35 @@ def _function_kind(node: _FunctionNode) -> str:
     return ir.ASYNC_FUNCTION if is_async else ir.SYNC_FUNCTION
 
 
+def _writes_mapping(value: object) -> object:
+    """``writes=`` of ``wf.add``: pairs (inner, outer), None, or UNKNOWN."""
+    if value is None or value is UNKNOWN:
+        return value
+    if isinstance(value, str):
+        return ((value, value),)
+    if isinstance(value, dict):
+        return tuple((str(k), str(v)) for k, v in value.items())
+    if isinstance(value, tuple):
+        return tuple((k, k) for k in value)
+    return UNKNOWN
+
+
+def _workflow_spec(builder: _Builder, building: frozenset[int] = frozenset()) -> ir.WorkflowSpec:
+    steps = list(builder.steps)
+    inside = building | {id(builder)}
+    for index, sub in builder.subs:
+        if id(sub) not in inside:
+            steps[index] = attrs.evolve(steps[index], body=_workflow_spec(sub, inside))
+    return ir.WorkflowSpec(name=builder.name, steps=tuple(steps), inputs=builder.inputs,
+                           reducers=tuple(builder.reducers), location=builder.location)
+
+
 def analyse_module(module: Module) -> tuple[list[StaticWorkflow], list[Diagnostic]]:
     """The workflows ``module`` builds and the SPX902 findings of reading them."""
     reader = _Reader(module)
     builders = reader.read()
     workflows = [
-        StaticWorkflow(
-            ir.WorkflowSpec(name=b.name, steps=tuple(b.steps), inputs=b.inputs,
-                            reducers=tuple(b.reducers), location=b.location),
-            frozenset(b.unsure_joins),
-        )
+        StaticWorkflow(_workflow_spec(b), frozenset(b.unsure_joins))
         for b in sorted(builders, key=lambda b: (b.location.line, b.location.column))
     ]
     return workflows, reader.found
