@@ -1,9 +1,10 @@
 """Pass 2: find every cycle (SPX002) and fix the plan order.
 
 Plan order is Kahn's algorithm that always takes the earliest-declared step among those
-whose upstreams are placed; ``graphlib.TopologicalSorter`` gives the ready sets and a
-heap picks the earliest.  Each cycle found is reported and one of its edges set aside,
-so every cycle is reported at once and the later passes still see an acyclic graph.
+whose upstreams are placed (in-degree counters, and a heap to pick the earliest).  When
+some steps are never placed there is a cycle: ``graphlib.TopologicalSorter`` finds it,
+it is reported and one of its edges set aside, so every cycle is reported at once and
+the later passes still see an acyclic graph.
 """
 
 from __future__ import annotations
@@ -30,21 +31,37 @@ class Ordering:
     diagnostics: list[Diagnostic]
 
 
-def _sort(predecessors: list[set[int]]) -> list[int]:
-    sorter: graphlib.TopologicalSorter[int] = graphlib.TopologicalSorter()
+def _kahn(predecessors: list[set[int]]) -> list[int] | None:
+    """Plan order, the earliest-declared ready step first; ``None`` if a cycle leaves
+    some steps never ready."""
+    waiting = [len(preds) for preds in predecessors]
+    successors: list[list[int]] = [[] for _ in predecessors]
     for node, preds in enumerate(predecessors):
-        sorter.add(node, *preds)
-    sorter.prepare()
-    ready = list(sorter.get_ready())
-    heapq.heapify(ready)
+        for pred in preds:
+            successors[pred].append(node)
+    ready = [node for node, count in enumerate(waiting) if not count]  # sorted: a heap
     order: list[int] = []
     while ready:
         node = heapq.heappop(ready)
         order.append(node)
-        sorter.done(node)
-        for nxt in sorter.get_ready():
-            heapq.heappush(ready, nxt)
-    return order
+        for succ in successors[node]:
+            waiting[succ] -= 1
+            if not waiting[succ]:
+                heapq.heappush(ready, succ)
+    return order if len(order) == len(predecessors) else None
+
+
+def _a_cycle(predecessors: list[set[int]]) -> list[int]:
+    """A cycle of a graph that has one, as ``graphlib`` reports it (first node last too)."""
+    sorter: graphlib.TopologicalSorter[int] = graphlib.TopologicalSorter()
+    for node, preds in enumerate(predecessors):
+        sorter.add(node, *preds)
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as error:
+        cycle: list[int] = error.args[1]
+        return cycle
+    raise AssertionError("steps were left unplaced, but graphlib finds no cycle")
 
 
 def _cycle_message(steps: list[ir.StepSpec], cycle: list[int]) -> str:
@@ -66,22 +83,18 @@ def _cycle_message(steps: list[ir.StepSpec], cycle: list[int]) -> str:
 def order_steps(steps: list[ir.StepSpec], predecessors: list[set[int]]) -> Ordering:
     """Order the steps, reporting every cycle; ``predecessors`` loses the edges set aside."""
     found: list[Diagnostic] = []
-    while True:
-        try:
-            order = _sort(predecessors)
-            break
-        except graphlib.CycleError as error:
-            cycle: list[int] = error.args[1]
-            if len(found) < MAX_CYCLES:
-                first = steps[cycle[0]]
-                found.append(
-                    Diagnostic(
-                        "SPX002", _cycle_message(steps, cycle),
-                        steps=tuple(steps[i].name for i in cycle[:-1]),
-                        location=first.location,
-                    )
+    while (order := _kahn(predecessors)) is None:
+        cycle = _a_cycle(predecessors)
+        if len(found) < MAX_CYCLES:
+            first = steps[cycle[0]]
+            found.append(
+                Diagnostic(
+                    "SPX002", _cycle_message(steps, cycle),
+                    steps=tuple(steps[i].name for i in cycle[:-1]),
+                    location=first.location,
                 )
-            predecessors[cycle[1]].discard(cycle[0])
+            )
+        predecessors[cycle[1]].discard(cycle[0])
     position = [0] * len(steps)
     for pos, node in enumerate(order):
         position[node] = pos
