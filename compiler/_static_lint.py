@@ -224,6 +224,12 @@ def lint_paths(
     Never raises for anything a file holds: unreadable or broken files are SPX901, and
     a bug met while checking a file is recorded in ``internal_errors``.
     """
+    with paused_gc():
+        return _lint_paths(paths, enabled, exclude, root)
+
+
+def _lint_paths(paths: Sequence[str], enabled: Callable[[str], bool] | None,
+                exclude: Sequence[str], root: str | None) -> LintResult:
     loader = Loader()
     suppressions = _Suppressions(loader)
     files = list(discover(paths, exclude, root))
