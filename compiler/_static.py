@@ -33,6 +33,8 @@ WORKFLOW_OPTIONS = ("name", "steps", "inputs", "reducers", "max_concurrency")
 ADD_OPTIONS = ("name", "writes", "repeat", "when")
 #: The StepSpec field each step option fills, where the names differ.
 IR_FIELDS = {"when": "guard"}
+#: How many names bound to names or re-exported by imports to follow before giving up.
+MAX_IMPORT_DEPTH = 16
 #: How many folders up from a file to look for the package of an absolute import.
 MAX_PACKAGE_DEPTH = 32
 
@@ -251,6 +253,8 @@ class Module:
         return None
 
     def _lookup_name(self, name: str, depth: int) -> tuple[Module, ast.AST] | None:
+        if depth > MAX_IMPORT_DEPTH:
+            return None
         if name in self.definitions:
             return self, self.definitions[name]
         if name in self.constants:

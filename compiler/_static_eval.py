@@ -117,6 +117,8 @@ def evaluate(module: Module, node: ast.expr, depth: int = 0) -> object:
 
 
 def _evaluate_name(module: Module, name: str, depth: int) -> object:
+    if depth > MAX_DEPTH:
+        return UNKNOWN
     bound = module.constants.get(name)
     if bound is not None:
         return evaluate(module, bound, depth + 1)

@@ -155,3 +155,18 @@ def test_a_bug_is_exit_2_and_the_other_files_are_checked(
     err = capsys.readouterr().err
     assert "internal error while checking" in err and "b.py: ValueError: boom" in err
     assert "2 files checked" in err
+
+
+def test_import_cycles_between_modules(tmp_path: Path) -> None:
+    (tmp_path / "__init__.py").write_text("")
+    (tmp_path / "a.py").write_text("from .b import fetch, JOIN\n")
+    (tmp_path / "b.py").write_text("from .a import fetch, JOIN\n")
+    (tmp_path / "flow.py").write_text(
+        "from spectra_dsl import Workflow, step\n"
+        "from .a import fetch, JOIN\n"
+        "@step(join=JOIN)\nasync def other(x: int) -> int: ...\n"
+        "wf = Workflow('w', steps=[fetch, other])\n")
+    result = lint_paths([str(tmp_path)])
+    assert [(d.code, d.message.split(":")[0]) for d in result.diagnostics] == [
+        ("SPX902", "step 'other'"), ("SPX902", "workflow 'w'")]
+    assert result.internal_errors == ()
