@@ -517,12 +517,10 @@ class _Reader:
     def _step_reference(self, builder: _Builder, element: ast.expr) -> ir.StepSpec | None:
         found = self.module.lookup(element)
         if found is None:
-            where = self.module.location(element)
             self.skip(f"workflow '{builder.name}': step {describe(element)} is not followed "
                       "(it is no function defined or imported from a module of the linted "
                       "tree), so it was left out of the check", builder.location,
                       workflow=builder.name)
-            del where
             return None
         module, node = found
         reader = self if module is self.module else _Reader(module)
@@ -583,7 +581,30 @@ class _Reader:
                 options[keyword.arg] = keyword.value
         return options
 
+    def _imported_workflow(self, node: ast.expr, methods: tuple[str, ...]) -> str | None:
+        """``X`` when ``node`` is ``X.<method>`` and ``X`` a workflow imported from another
+        module of the tree (the linter checks a workflow in the module that builds it)."""
+        if not (isinstance(node, ast.Attribute) and node.attr in methods
+                and isinstance(node.value, ast.Name)):
+            return None
+        name = node.value.id
+        if name in self.builders or name not in self.module.imports:
+            return None
+        found = self.module.lookup(node.value)
+        if found is None or found[0] is self.module or not isinstance(found[1], ast.Call):
+            return None
+        return name if found[0].dsl_name(found[1].func) == "Workflow" else None
+
     def _definition(self, node: _DefNode) -> None:
+        for decorator in node.decorator_list:
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            imported = self._imported_workflow(target, ("step",))
+            if imported is not None:
+                self.skip(f"step '{node.name}' is registered with @{describe(target)} on a "
+                          "workflow imported from another module, which spectra-lint does "
+                          "not follow: that workflow is checked without it. Register the "
+                          "step in the module that builds the workflow, or list it in "
+                          "steps=[...]", self.module.location(node), steps=(node.name,))
         for position, decorator in enumerate(node.decorator_list):
             marked = self._decorator_options(decorator)
             if marked is None or marked[0] == "step":
@@ -598,6 +619,13 @@ class _Reader:
             builder.steps.append(self._step_from_def(node, options, builder))
 
     def _method_call(self, call: ast.Call) -> None:
+        imported = self._imported_workflow(call.func, ("step", "reducer", "add"))
+        if imported is not None:
+            self.skip(f"{describe(call.func)}(...) on a workflow imported from another "
+                      "module is not followed: that workflow is checked without it; call "
+                      "it in the module that builds the workflow",
+                      self.module.line_location(call.lineno))
+            return
         builder = self._workflow_of(call.func, "reducer")
         if builder is not None:
             self.handled.add(id(call))

@@ -170,3 +170,17 @@ def test_import_cycles_between_modules(tmp_path: Path) -> None:
     assert [(d.code, d.message.split(":")[0]) for d in result.diagnostics] == [
         ("SPX902", "step 'other'"), ("SPX902", "workflow 'w'")]
     assert result.internal_errors == ()
+
+
+def test_steps_added_to_a_workflow_imported_from_another_module(tmp_path: Path) -> None:
+    (tmp_path / "__init__.py").write_text("")
+    (tmp_path / "core.py").write_text("from spectra_dsl import Workflow\nwf = Workflow('w')\n")
+    (tmp_path / "more.py").write_text(
+        "from spectra_dsl import reducers\n"
+        "from .core import wf\n"
+        "@wf.step\nasync def extra(x: int) -> int: ...\n"
+        "wf.reducer('k', reducers.append)\n")
+    found = lint_paths([str(tmp_path)]).diagnostics
+    assert [(d.code, d.location.line if d.location else 0) for d in found] == [
+        ("SPX902", 4), ("SPX902", 5)]
+    assert "imported from another module" in found[0].message
