@@ -7,6 +7,8 @@ were skipped (and why), the pass a loop ended at, and the waits between retries.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +20,7 @@ from examples import draft_critique_revise, flaky_enrichment, support_ticket_rou
 from spectra_dsl import (
     LoopLimitExceeded,
     Repeat,
+    Retry,
     RunResult,
     StepFailed,
     StepTimeout,
@@ -308,3 +311,32 @@ def test_flaky_main_prints(
         "  attempt 2 timed out after 0.25 s",
         "  attempt 3 in 0.25 s (after StepTimeout)",
     ]
+
+
+# -- bugs found while writing the examples (strict xfail until fixed in spectra_dsl) -----
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "spectra_dsl/_runner.py: a sync step's timed-out attempt is abandoned in its thread, "
+    "but that thread keeps its token of Run.thread_limiter (CapacityLimiter(max_"
+    "concurrency)) until the function returns; under max_concurrency=1 the retry waits "
+    "for that token, never calls the function, and times out in turn"
+))
+def test_a_retry_after_an_abandoned_sync_attempt_calls_the_function_again() -> None:
+    second_call = threading.Event()
+    calls: list[int] = []
+    wf = Workflow("abandoned")
+
+    @wf.step(timeout=1, retry=Retry(attempts=2, backoff=1.0))
+    def blocking(x: int) -> int:
+        calls.append(x)
+        if len(calls) == 1:
+            second_call.wait(timeout=0.5)  # stuck until the retry has started
+        else:
+            second_call.set()
+        return x
+
+    plan = wf.compile()
+    with contextlib.suppress(StepFailed):  # on the mock clock a thread may "time out"
+        mock_run(lambda: plan.run({"x": 1}, max_concurrency=1))
+    assert second_call.wait(timeout=0.5), "the retry never called the step"
