@@ -340,3 +340,19 @@ def test_a_retry_after_an_abandoned_sync_attempt_calls_the_function_again() -> N
     with contextlib.suppress(StepFailed):  # on the mock clock a thread may "time out"
         mock_run(lambda: plan.run({"x": 1}, max_concurrency=1))
     assert second_call.wait(timeout=0.5), "the retry never called the step"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "compiler/_control.py check_settings (and compiler._ir.RetrySpec, which has no "
+    "jitter field) never checks Retry.jitter: a negative jitter compiles clean, then "
+    "the retry wait can come out negative and trio.sleep raises ValueError, reported "
+    "as the step's own failure"
+))
+def test_a_negative_jitter_is_spx403() -> None:
+    wf = Workflow("jittery")
+
+    @wf.step(retry=Retry(attempts=3, backoff=1.0, jitter=-5.0))
+    async def fetch(url: str) -> str:
+        return url
+
+    assert [d.code for d in wf.check()] == ["SPX403"]
