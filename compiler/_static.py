@@ -964,7 +964,7 @@ class _Reader:
             return
         mentions = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(words))) + r")\b")
         lines = self.module.lines
-        roots: list[ast.AST] = []
+        roots: list[tuple[str, ast.AST]] = []
         for statement in self.module.tree.body:
             inside = statement.body if isinstance(statement, _DefNode) else [statement]
             if not inside:
@@ -973,24 +973,24 @@ class _Reader:
             first = min([inside[0].lineno, *(d.lineno for d in decorators)])
             last = statement.end_lineno or statement.lineno
             if mentions.search("\n".join(lines[first - 1:last])):
-                roots.extend(inside)
+                roots.extend((_scope(statement), node) for node in inside)
         top_level = {id(statement) for statement in self.module.tree.body}
-        for node in (n for root in roots for n in _walk(root)):
+        for scope, node in ((scope, n) for scope, root in roots for n in _walk(root)):
             if isinstance(node, ast.Call) and id(node) not in self.handled:
                 if self.module.dsl_name(node.func) == "Workflow":
                     self.skip(
-                        f"Workflow({describe(node, 40)[9:-1]}) is built inside a function, "
-                        "class or block, which spectra-lint does not follow; build it at "
-                        "module level (wf = Workflow(...)) to have it checked",
-                        self.module.line_location(node.lineno))
+                        f"{_short_call(node)} is built inside {scope}, "
+                        "which spectra-lint does not follow; build it at module level "
+                        "(wf = Workflow(...)) to have it checked, or ignore SPX902 for "
+                        "workflow factories", self.module.line_location(node.lineno))
                 elif (isinstance(node.func, ast.Attribute)
                       and node.func.attr in ("step", "reducer", "add")
                       and isinstance(node.func.value, ast.Name)
                       and node.func.value.id in variables):
                     self.handled.add(id(node))
                     self.skip(
-                        f"{describe(node.func)}(...) here is not followed (only module-level "
-                        "statements are); its workflow is checked without it",
+                        f"{describe(node.func)}(...) inside {scope} is not followed (only "
+                        "module-level statements are); its workflow is checked without it",
                         self.module.line_location(node.lineno))
             elif isinstance(node, _DefNode) and id(node) not in top_level:
                 for decorator in node.decorator_list:
@@ -1001,14 +1001,33 @@ class _Reader:
                         if isinstance(decorator, ast.Call):
                             self.handled.add(id(decorator))
                         self.skip(f"step '{node.name}' is registered with @"
-                                  f"{describe(target)} inside a function, class or block, "
-                                  "which spectra-lint does not follow; its workflow is "
-                                  "checked without it", self.module.location(node),
-                                  steps=(node.name,))
+                                  f"{describe(target)} inside {scope}, which spectra-lint "
+                                  "does not follow; its workflow is checked without it",
+                                  self.module.location(node), steps=(node.name,))
 
 
 #: Built-in reducers whose fold starts from an empty list or dict without ``initial=``.
 STARTS_EMPTY = frozenset({"reducers.append", "reducers.extend", "reducers.merge"})
+
+
+def _short_call(call: ast.Call) -> str:
+    """``Workflow('name', ...)``: a call named by its first argument."""
+    first = describe(call.args[0], 30) if call.args else ""
+    rest = len(call.args) + len(call.keywords) > (1 if call.args else 0)
+    inside = f"{first}, ..." if rest and first else ("..." if rest else first)
+    return f"{describe(call.func, 30)}({inside})"
+
+
+def _scope(statement: ast.stmt) -> str:
+    """How a message names a top-level statement: "function 'build'", "a 'for' block"."""
+    if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
+        return f"function '{statement.name}'"
+    if isinstance(statement, ast.ClassDef):
+        return f"class '{statement.name}'"
+    keyword = {ast.If: "if", ast.For: "for", ast.AsyncFor: "async for", ast.While: "while",
+               ast.With: "with", ast.AsyncWith: "async with", ast.Try: "try"}.get(
+                   type(statement))
+    return f"an '{keyword}' block" if keyword else "an expression"
 
 
 def _walk(tree: ast.AST) -> Iterator[ast.AST]:
