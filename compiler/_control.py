@@ -113,7 +113,7 @@ def check_settings(steps: Sequence[ir.StepSpec]) -> list[Diagnostic]:
                 found.append(_diag(
                     "SPX403", f"step '{step.name}' has Retry(attempts={attempts!r}); attempts "
                     "counts every try, the first included, so it must be at least 1", step))
-            for field in ("backoff", "factor"):
+            for field in ("backoff", "factor", "jitter"):
                 value = getattr(retry, field)
                 if not _is_number(value) or value < 0:
                     found.append(_diag(

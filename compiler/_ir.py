@@ -75,6 +75,7 @@ class RetrySpec:
     attempts: object = 3
     backoff: object = 1.0
     factor: object = 2.0
+    jitter: object = 0.0
 
 
 @attrs.frozen

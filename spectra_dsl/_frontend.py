@@ -200,4 +200,4 @@ def read_retry(retry: object) -> RetrySpec | None:
     """A ``Retry`` in the IR, its numbers as given (SPX403 judges them)."""
     if not isinstance(retry, Retry):
         return None
-    return RetrySpec(retry.attempts, retry.backoff, retry.factor)
+    return RetrySpec(retry.attempts, retry.backoff, retry.factor, retry.jitter)

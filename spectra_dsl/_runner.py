@@ -12,6 +12,7 @@ given).
 from __future__ import annotations
 
 import functools
+import math
 import random
 import sys
 from collections.abc import Callable, Mapping
@@ -54,8 +55,11 @@ class Run:
         self.failures: dict[str, BaseException] = {}
         self.stopped = False
         self.nursery: trio.Nursery | None = None
+        # Sync steps run in worker threads.  Under a limit the slots already bound them,
+        # and a thread abandoned by a timeout must not hold a place a retry needs; with
+        # no limit, trio's default thread limiter keeps the thread count sane.
         self.thread_limiter = (
-            trio.CapacityLimiter(slots.limit) if slots.limit is not None else None
+            trio.CapacityLimiter(math.inf) if slots.limit is not None else None
         )
         preds = graph.predecessors
         # Join.ALL waits for every upstream; Join.ANY for its non-tip upstreams and

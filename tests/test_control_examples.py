@@ -313,15 +313,9 @@ def test_flaky_main_prints(
     ]
 
 
-# -- bugs found while writing the examples (strict xfail until fixed in spectra_dsl) -----
+# -- regressions ------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "spectra_dsl/_runner.py: a sync step's timed-out attempt is abandoned in its thread, "
-    "but that thread keeps its token of Run.thread_limiter (CapacityLimiter(max_"
-    "concurrency)) until the function returns; under max_concurrency=1 the retry waits "
-    "for that token, never calls the function, and times out in turn"
-))
 def test_a_retry_after_an_abandoned_sync_attempt_calls_the_function_again() -> None:
     second_call = threading.Event()
     calls: list[int] = []
@@ -342,12 +336,6 @@ def test_a_retry_after_an_abandoned_sync_attempt_calls_the_function_again() -> N
     assert second_call.wait(timeout=0.5), "the retry never called the step"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "compiler/_control.py check_settings (and compiler._ir.RetrySpec, which has no "
-    "jitter field) never checks Retry.jitter: a negative jitter compiles clean, then "
-    "the retry wait can come out negative and trio.sleep raises ValueError, reported "
-    "as the step's own failure"
-))
 def test_a_negative_jitter_is_spx403() -> None:
     wf = Workflow("jittery")
 
