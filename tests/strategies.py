@@ -143,7 +143,7 @@ def workflow_sources(draw: st.DrawFn, max_steps: int = 7) -> WorkflowSource:
     names = [f"{_LINT_NAMES[i % len(_LINT_NAMES)]}{i}" for i in range(n)]
     use_list = draw(st.booleans())
     lines = [
-        "from spectra_dsl import Join, Workflow, reducers, step",
+        "from spectra_dsl import Join, Retry, Workflow, match, reducers, step",
         "",
         "JOIN = Join.ALL",
         f"KEYS = ({draw(st.sampled_from(['shared', 'out']))!r},)",
@@ -158,14 +158,24 @@ def workflow_sources(draw: st.DrawFn, max_steps: int = 7) -> WorkflowSource:
         join = draw(st.sampled_from(_LINT_JOINS))
         if join:
             options.append(join)
-        writes = draw(st.sampled_from(["", "", "", "", "writes='shared'", "writes=KEYS",
-                                       "writes=('a', 'b')", "writes=()"]))
+        writes = draw(st.sampled_from(["", "", "", "", "", "", "writes='shared'",
+                                       "writes=KEYS", "writes=('a', 'b')", "writes=()"]))
         if writes:
             options.append(writes)
         if draw(st.integers(0, 9)) == 0 and i:
             options.append(f"name={names[0]!r}")
-        upstream = draw(st.lists(st.sampled_from(names[:i] or ["seed"]), max_size=3,
-                                 unique=True))
+        if i and draw(st.integers(0, 9)) == 0:
+            value = draw(st.sampled_from(["'a'", "'b'", "1"]))
+            options.append(f"when=match({names[0]}={value})")
+        extra = draw(st.sampled_from(["", "", "", "retry=Retry(attempts=2)",
+                                      "retry=Retry(attempts=0)", "timeout=1.5",
+                                      "timeout=-1", "retry=Retry(3, backoff=-1.0)"]))
+        if extra:
+            options.append(extra)
+        fan_in = min(i, draw(st.sampled_from([0, 0, 1, 2])))
+        readable = [*names[:i], "shared", "a"] if i else ["seed"]
+        upstream = draw(st.lists(st.sampled_from(readable), min_size=fan_in,
+                                 max_size=max(fan_in, 3), unique=True))
         params = []
         for param in upstream:
             if draw(st.integers(0, 7)) == 0:
