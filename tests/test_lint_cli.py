@@ -276,3 +276,13 @@ def test_python_dash_m_compiler(tree: Path) -> None:
                           env=None)
     assert done.returncode == 1
     assert "SPX101" in done.stdout
+
+
+def test_exclude_applies_to_files_named_on_the_command_line(
+        tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tree / "pyproject.toml").write_text('[tool.spectra-dsl.lint]\nexclude = ["gen"]\n')
+    (tree / "gen").mkdir()
+    (tree / "gen" / "flow.py").write_text(FORGOTTEN)
+    code, out, err = run(capsys, "gen/flow.py", "clean.py")
+    assert (code, out) == (0, "")
+    assert "1 file checked" in err
