@@ -130,18 +130,23 @@ def _evaluate_name(module: Module, name: str, depth: int) -> object:
     return UNKNOWN
 
 
+#: ``Retry``'s fields in positional order; ``on`` (exception classes) is not in the IR.
+RETRY_FIELDS = ("attempts", "backoff", "factor", "on", "jitter")
+
+
 def _retry(module: Module, node: ast.Call, depth: int) -> object:
-    fields = ("attempts", "backoff", "factor")
-    values: dict[str, object] = {}
-    if len(node.args) > len(fields) or any(isinstance(a, ast.Starred) for a in node.args):
+    if len(node.args) > len(RETRY_FIELDS) or any(isinstance(a, ast.Starred)
+                                                 for a in node.args):
         return UNKNOWN
-    for field, arg in zip(fields, node.args, strict=False):
-        values[field] = evaluate(module, arg, depth + 1)
+    given: dict[str, ast.expr] = dict(zip(RETRY_FIELDS, node.args, strict=False))
     for keyword in node.keywords:
         if keyword.arg is None:
             return UNKNOWN
-        if keyword.arg in fields:
-            values[keyword.arg] = evaluate(module, keyword.value, depth + 1)
+        given[keyword.arg] = keyword.value
+    values: dict[str, object] = {}
+    for field, value_node in given.items():
+        if field in ("attempts", "backoff", "factor", "jitter"):
+            values[field] = evaluate(module, value_node, depth + 1)
     if UNKNOWN in values.values():
         return UNKNOWN
     return ir.RetrySpec(**values)
