@@ -166,6 +166,8 @@ def conditions(
     """Work out in plan order when each step can run, from ``match`` guards."""
     of: list[Condition] = [{} for _ in steps]
     found: list[Diagnostic] = []
+    if not any(s.guard is not None and s.guard.matches for s in steps):
+        return Conditions(of, found)  # no match guard: every condition is empty
     for node in order:
         step = steps[node]
         own: Condition = {}

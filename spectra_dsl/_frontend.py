@@ -6,6 +6,7 @@ compiler's passes judge them, exactly as for the static front end of ``spectra-l
 
 from __future__ import annotations
 
+import functools
 import inspect
 import linecache
 import re
@@ -16,7 +17,7 @@ from collections.abc import Callable, Mapping
 
 from compiler import GuardSpec, ParameterSpec, RetrySpec, SourceLocation, StepSpec, TypeExpr
 from compiler import _ir as ir
-from compiler._types import from_runtime
+from compiler._types import from_runtime, from_source
 
 from ._control import Match, Retry, guard_reads
 from ._step import StepOptions
@@ -32,6 +33,15 @@ _KINDS = {
 
 def step_kind(fn: object) -> str:
     """What the marked object is, as one of the IR's step kinds."""
+    if type(fn) is types.FunctionType:  # the common case, read straight from the code
+        flags = fn.__code__.co_flags
+        if flags & inspect.CO_ASYNC_GENERATOR:
+            return ir.ASYNC_GENERATOR
+        if flags & inspect.CO_GENERATOR:
+            return ir.GENERATOR
+        if flags & inspect.CO_COROUTINE or inspect.iscoroutinefunction(fn):
+            return ir.ASYNC_FUNCTION
+        return ir.SYNC_FUNCTION
     if inspect.isclass(fn):
         return ir.CLASS
     if inspect.isasyncgenfunction(fn):
@@ -100,6 +110,27 @@ def _hints(fn: Callable[..., object]) -> dict[str, object]:
         return dict(getattr(fn, "__annotations__", {}) or {})
 
 
+@functools.lru_cache(maxsize=4096)
+def _from_text(text: str) -> TypeExpr | None:
+    return from_source(text)
+
+
+def _annotation(value: object) -> TypeExpr | None:
+    """An annotation as the IR sees it.  Text (``from __future__ import annotations``)
+    is read as source, exactly as ``spectra-lint`` reads it, never evaluated."""
+    if isinstance(value, str):
+        return _from_text(value)
+    return from_runtime(value)
+
+
+def _raw_annotations(fn: Callable[..., object]) -> dict[str, object]:
+    try:
+        found = inspect.get_annotations(fn)
+    except TypeError:
+        found = getattr(fn, "__annotations__", None) or {}
+    return dict(found)
+
+
 def _typed_dict_fields(annotation: object) -> Mapping[str, TypeExpr] | None:
     if not typing.is_typeddict(annotation):
         return None
@@ -159,19 +190,21 @@ def read_step(fn: object, options: StepOptions) -> StepSpec:
     returns: TypeExpr | None = None
     fields: Mapping[str, TypeExpr] | None = None
     if kind not in (ir.CLASS, ir.OTHER) and callable(fn):
-        hints = _hints(fn)
+        hints = _raw_annotations(fn)
         params = tuple(
             ParameterSpec(
                 name=param,
                 kind=param_kind,
                 has_default=has_default,
-                annotation=from_runtime(hints[param]) if param in hints else None,
+                annotation=_annotation(hints[param]) if param in hints else None,
             )
             for param, param_kind, has_default in parameters(fn)
         )
         if "return" in hints:
-            returns = from_runtime(hints["return"])
-            fields = _typed_dict_fields(hints["return"])
+            returns = _annotation(hints["return"])
+            if options.writes is not None and len(options.writes) > 1:
+                # A multi-key writer: a TypedDict return names each key's type.
+                fields = _typed_dict_fields(_hints(fn).get("return"))
     return StepSpec(
         name=name,
         params=params,
