@@ -158,6 +158,26 @@ class Module:
         for statement in tree.body:
             self._record(statement)
 
+    def scope(self, function: _FunctionNode) -> Module:
+        """A view of this module from inside ``function``: its local imports, constants
+        and definitions shadow the module's, its parameters hide module names, and its
+        body takes the place of the module's statements."""
+        inner = Module.__new__(Module)
+        inner.loader, inner.path, inner.text = self.loader, self.path, self.text
+        inner.tree = ast.Module(body=function.body, type_ignores=[])
+        inner._lines = self.lines
+        inner.dsl, inner.imports = dict(self.dsl), dict(self.imports)
+        inner.constants, inner.definitions = dict(self.constants), dict(self.definitions)
+        arguments = function.args
+        for arg in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
+                    arguments.vararg, arguments.kwarg):
+            if arg is not None:
+                for table in (inner.dsl, inner.imports, inner.constants, inner.definitions):
+                    table.pop(arg.arg, None)
+        for statement in function.body:
+            inner._record(statement)
+        return inner
+
     @property
     def lines(self) -> list[str]:
         """The source lines (without line ends)."""
@@ -382,11 +402,20 @@ class _Reader:
 
     # -- the module ------------------------------------------------------------------
 
-    def read(self) -> list[_Builder]:
+    def read(self, *, factories: bool = True) -> list[_Builder]:
         for statement in self.module.tree.body:
             self._statement(statement)
+        scoped: list[_Builder] = []
+        if factories:
+            for statement in self.module.tree.body:
+                if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef) and any(
+                        _builds_workflow(self.module, s) for s in statement.body):
+                    inner = _Reader(self.module.scope(statement))
+                    scoped.extend(inner.read(factories=False))
+                    self.found.extend(inner.found)
+                    self.handled |= inner.handled
         self._unfollowed()
-        return [*self.finished, *self.builders.values()]
+        return [*self.finished, *self.builders.values(), *scoped]
 
     def _statement(self, statement: ast.stmt) -> None:
         if isinstance(statement, ast.Assign | ast.AnnAssign):
@@ -744,17 +773,25 @@ class _Reader:
                       self.module.line_location(call.lineno), workflow=builder.name)
             return
         found = self.module.lookup(call.args[0])
-        if found is None or not isinstance(found[1], _DefNode) or found[0] is not self.module:
+        node = None if found is None else found[1]
+        if found is None or not isinstance(node, _DefNode):
             self.skip(f"workflow '{builder.name}': {describe(call)} is not followed: "
-                      f"{describe(call.args[0])} is no function of this module",
+                      f"{describe(call.args[0])} is no function defined or imported from a "
+                      "module of the linted tree",
                       self.module.line_location(call.lineno), workflow=builder.name)
             return
-        node = found[1]
-        fake = ast.Call(func=call.func, args=[], keywords=call.keywords)
-        options = self._call_options(fake, node)
-        if not call.keywords:  # wf.step(fn) keeps what @step recorded on fn
-            options = self._marked_options(node) or {}
-        builder.steps.append(self._step_from_def(node, options, builder))
+        module = found[0]
+        if call.keywords:
+            fake = ast.Call(func=call.func, args=[], keywords=call.keywords)
+            builder.steps.append(self._step_from_def(node, self._call_options(fake, node),
+                                                     builder))
+            return
+        # wf.step(fn) keeps what @step recorded on fn, read where fn is defined
+        reader = self if module is self.module else _Reader(module)
+        builder.steps.append(reader._step_from_def(node, reader._marked_options(node) or {},
+                                                   builder))
+        if reader is not self:
+            self.found.extend(reader.found)
 
     def _step_from_def(self, node: _DefNode, options: Mapping[str, ast.expr],
                        builder: _Builder) -> ir.StepSpec:
@@ -978,6 +1015,7 @@ class _Reader:
         for scope, node in ((scope, n) for scope, root in roots for n in _walk(root)):
             if isinstance(node, ast.Call) and id(node) not in self.handled:
                 if self.module.dsl_name(node.func) == "Workflow":
+                    self.handled.add(id(node))
                     self.skip(
                         f"{_short_call(node)} is built inside {scope}, "
                         "which spectra-lint does not follow; build it at module level "
@@ -1008,6 +1046,12 @@ class _Reader:
 
 #: Built-in reducers whose fold starts from an empty list or dict without ``initial=``.
 STARTS_EMPTY = frozenset({"reducers.append", "reducers.extend", "reducers.merge"})
+
+
+def _builds_workflow(module: Module, statement: ast.stmt) -> bool:
+    """True for ``name = Workflow(...)`` (the start of a workflow the reader follows)."""
+    value = statement.value if isinstance(statement, ast.Assign | ast.AnnAssign) else None
+    return isinstance(value, ast.Call) and module.dsl_name(value.func) == "Workflow"
 
 
 def _short_call(call: ast.Call) -> str:
