@@ -1017,10 +1017,10 @@ class _Reader:
                 if self.module.dsl_name(node.func) == "Workflow":
                     self.handled.add(id(node))
                     self.skip(
-                        f"{_short_call(node)} is built inside {scope}, "
-                        "which spectra-lint does not follow; build it at module level "
-                        "(wf = Workflow(...)) to have it checked, or ignore SPX902 for "
-                        "workflow factories", self.module.line_location(node.lineno))
+                        f"{_short_call(node)} is built inside {scope}, where spectra-lint "
+                        "does not follow it; assign it to a name at module level or at the "
+                        "top of a function (wf = Workflow(...)) to have it checked",
+                        self.module.line_location(node.lineno))
                 elif (isinstance(node.func, ast.Attribute)
                       and node.func.attr in ("step", "reducer", "add")
                       and isinstance(node.func.value, ast.Name)
