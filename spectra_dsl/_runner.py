@@ -75,6 +75,19 @@ class Run:
         self.folds: dict[str, Fold] = {
             key: Fold(graph.writers[key], info) for key, info in plan.folded.items()
         }
+        # The per-step tables the hot path reads, bound once.
+        self.tips = graph.tips
+        self.priority = graph.priority
+        self.plain = plan.plain
+        self.required = plan.required
+        self.fns = tuple(a.fn for a in plan.actions)
+        self.is_body = tuple(a.body is not None for a in plan.actions)
+        #: The one key a step writes when nothing folds it: a plain assignment.
+        self.simple_key = tuple(
+            keys[0] if (len(keys) == 1 and not multi and a.writes_mapping is None
+                        and keys[0] not in self.folds) else None
+            for keys, multi, a in zip(plan.keys, plan.multi_key, plan.actions, strict=True)
+        )
 
     # -- events ---------------------------------------------------------------------
 
@@ -122,8 +135,9 @@ class Run:
         raise error from cause
 
     def consider_all(self, positions: list[int], now: float) -> None:
-        """Several steps were released at once: decide each, by priority."""
-        if len(positions) > 1:
+        """Several steps were released at once: decide each, by priority (which matters
+        only when some may have to wait for a slot)."""
+        if self.slots.limit is not None:
             priority = self.graph.priority
             positions.sort(key=lambda p: -priority[p])
         for position in positions:
@@ -133,9 +147,8 @@ class Run:
         """A step's upstreams are done: run it, or skip it (guard, missing input)."""
         if self.stopped:
             return
-        plan = self.plan
-        if not plan.plain[position]:
-            guard = plan.actions[position].guard
+        if not self.plain[position]:
+            guard = self.plan.actions[position].guard
             if guard is not None:
                 try:
                     holds = guard_holds(guard, self.state)
@@ -146,21 +159,20 @@ class Run:
                     self.skip(position, now, "its when= guard does not hold")
                     return
         state = self.state
-        for name in plan.required[position]:
+        for name in self.required[position]:
             if name not in state:
                 self.skip(position, now, f"required input '{name}' was never written: "
                           "every step that writes it was skipped")
                 return
-        if self.graph.tips[position] and not any(
-            self.finished[t] for t in self.graph.tips[position]
-        ):
+        tips = self.tips[position]
+        if tips and not any(self.finished[t] for t in tips):
             self.skip(position, now, "every branch of its Join.ANY was skipped")
             return
         self.emit(ev.StepReady, now, self.names[position], self.scope)
-        if plan.actions[position].body is not None:
+        if self.is_body[position]:
             self.start(position)  # its own steps take the slots
         else:
-            self.slots.request(self.graph.priority[position], self, position)
+            self.slots.request(self.priority[position], self, position)
 
     def start(self, position: int) -> bool:
         """Start a step in the slot it was given (the :class:`Slots` callback)."""
@@ -187,20 +199,23 @@ class Run:
         """``position`` finished or was skipped: count it towards each successor's join."""
         graph = self.graph
         finished = self.finished[position]
+        all_tips, remaining = self.tips, self.remaining
         released: list[int] = []
         for succ in graph.successors[position]:
-            tips = graph.tips[succ]
+            tips = all_tips[succ]
             if tips and position in tips:
                 self.tips_left[succ] -= 1
                 if self.tip_seen[succ] or not (finished or self.tips_left[succ] == 0):
                     continue
                 self.tip_seen[succ] = 1
-            self.remaining[succ] -= 1
-            if self.remaining[succ] == 0:
+            remaining[succ] -= 1
+            if remaining[succ] == 0:
                 if len(graph.predecessors[succ]) > 1:
                     self.emit_join(succ, now)
                 released.append(succ)
-        if released:
+        if len(released) == 1:
+            self.consider(released[0], now)
+        elif released:
             self.consider_all(released, now)
 
     def emit_join(self, position: int, now: float) -> None:
@@ -219,7 +234,7 @@ class Run:
         """The keyword arguments of a step, read from state (or left to defaults)."""
         state = self.state
         kwargs: dict[str, Any] = {}
-        any_join = bool(self.graph.tips[position])
+        any_join = bool(self.tips[position])
         for name in self.plan.params[position]:
             if any_join and name in self.folds:
                 value = self.folds[name].value_of_arrived()
@@ -232,16 +247,15 @@ class Run:
     async def run_step(self, position: int) -> None:
         """Run one step in its own task and report how it ended."""
         name = self.names[position]
-        plan = self.plan
         kwargs = self.bind(position)
         started = trio.current_time()
-        holds_slot = plan.actions[position].body is None
+        holds_slot = not self.is_body[position]
         self.emit(ev.StepStarted, started, name, self.slots.in_flight, self.scope)
         try:
-            if not plan.plain[position]:
+            if not self.plain[position]:
                 value = await self.attempts(position, kwargs)
-            elif plan.is_async[position]:
-                value = await plan.actions[position].fn(**kwargs)  # type: ignore[misc]
+            elif self.plan.is_async[position]:
+                value = await self.fns[position](**kwargs)  # type: ignore[misc]
             else:
                 value = await self.call(position, kwargs)
         except trio.Cancelled:
@@ -345,6 +359,20 @@ class Run:
         """Write a step's result, release its successors, then free its slot."""
         now = trio.current_time()
         name = self.names[position]
+        key = self.simple_key[position]
+        if key is not None:
+            self.state[key] = value
+            self.emit(ev.StateWritten, now, key, name, None, self.scope)
+        else:
+            self.write_all(position, value, now)
+        self.finished[position] = 1
+        self.emit(ev.StepFinished, now, name, now - started, self.scope)
+        self.upstream_done(position, now)
+        if holds_slot:
+            self.slots.release()
+
+    def write_all(self, position: int, value: Any, now: float) -> None:
+        """Write a result to its keys: several, folded, or copied from a sub-workflow."""
         plan = self.plan
         keys = plan.keys[position]
         mapping = plan.actions[position].writes_mapping
@@ -358,14 +386,9 @@ class Run:
             self.write(keys[0], value, position, now)
         else:
             if not isinstance(value, Mapping) or value.keys() != set(keys):
-                raise StepOutputError(name, keys, value)
+                raise StepOutputError(self.names[position], keys, value)
             for key in keys:
                 self.write(key, value[key], position, now)
-        self.finished[position] = 1
-        self.emit(ev.StepFinished, now, name, now - started, self.scope)
-        self.upstream_done(position, now)
-        if holds_slot:
-            self.slots.release()
 
     def write(self, key: str, value: Any, position: int, now: float) -> None:
         """Fold one write into state and log it."""

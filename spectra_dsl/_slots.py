@@ -47,7 +47,11 @@ class Slots:
     def request(self, priority: int, run: Starter, position: int) -> None:
         """Start the step now if a slot is free, else queue it by ``priority``."""
         if self.limit is None or self.in_flight < self.limit:
-            self._take(run, position)
+            self.in_flight += 1
+            if self.in_flight > self.peak:
+                self.peak = self.in_flight
+            if not run.start(position):
+                self.in_flight -= 1
         else:
             self._count += 1
             heapq.heappush(self._waiting, (-priority, self._count, run, position))
