@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import attrs
 
 from . import _ir as ir
@@ -124,7 +126,15 @@ def resolve(spec: ir.WorkflowSpec) -> Resolution:
 
     declared = None if spec.inputs is None else set(spec.inputs)
     step_by_name = {step.name: step for step in steps}
-    known_names = sorted(set(writers) | set(step_by_name))
+    known = sorted(set(writers) | set(step_by_name))
+    close_cache: dict[str, list[str]] = {}
+
+    def known_names(name: str) -> list[str]:
+        """The known names ``name`` is a near miss of, computed once per name."""
+        if name not in close_cache:
+            close_cache[name] = near_misses(name, known)
+        return close_cache[name]
+
     reads: list[list[str]] = []
     inputs: dict[str, list[int]] = {}
     predecessors: list[set[int]] = []
@@ -148,22 +158,25 @@ def resolve(spec: ir.WorkflowSpec) -> Resolution:
     return Resolution(steps, writers, reads, inputs, predecessors, found)
 
 
-def _suggest(name: str, known: list[str]) -> str:
-    close = near_misses(name, known)
+def _suggest(name: str, close_to: Callable[[str], list[str]]) -> str:
+    close = close_to(name)
     return f"did you mean '{close[0]}'? " if close else ""
 
 
-def _unknown_name(step: ir.StepSpec, name: str, known: list[str]) -> Diagnostic:
+def _unknown_name(
+    step: ir.StepSpec, name: str, close_to: Callable[[str], list[str]]
+) -> Diagnostic:
     return _diag(
         "SPX004",
         f"step '{step.name}' parameter '{name}' is not a step, a state key or a declared "
-        f"input; {_suggest(name, known)}fix the name, or add '{name}' to inputs=",
+        f"input; {_suggest(name, close_to)}fix the name, or add '{name}' to inputs=",
         step, key=name,
     )
 
 
 def _near_miss(
-    step: ir.StepSpec, name: str, known: list[str], step_by_name: dict[str, ir.StepSpec]
+    step: ir.StepSpec, name: str, close_to: Callable[[str], list[str]],
+    step_by_name: dict[str, ir.StepSpec],
 ) -> Diagnostic | None:
     other = step_by_name.get(name)
     if other is not None and len(name) > 2:
@@ -175,7 +188,7 @@ def _near_miss(
             "declare the input with inputs=",
             step, key=name,
         )
-    close = near_misses(name, known)
+    close = close_to(name)
     if not close:
         return None
     return _diag(
