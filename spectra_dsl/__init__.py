@@ -14,6 +14,7 @@ from ._control import match as match
 from ._errors import CompileError as CompileError
 from ._errors import InputError as InputError
 from ._errors import LoopLimitExceeded as LoopLimitExceeded
+from ._errors import ReducerError as ReducerError
 from ._errors import SpectraError as SpectraError
 from ._errors import StepFailed as StepFailed
 from ._errors import StepOutputError as StepOutputError
@@ -26,7 +27,24 @@ from ._workflow import Workflow as Workflow
 from .reducers import last_write_wins as last_write_wins
 
 __all__ = [
-    "CompileError", "InputError", "Join", "LoopLimitExceeded", "Match", "Plan", "Repeat",
-    "Retry", "RunResult", "SpectraError", "StepFailed", "StepOutputError", "StepTimeout",
-    "Workflow", "events", "last_write_wins", "match", "reducers", "step",
+    "CompileError",
+    "InputError",
+    "Join",
+    "LoopLimitExceeded",
+    "Match",
+    "Plan",
+    "ReducerError",
+    "Repeat",
+    "Retry",
+    "RunResult",
+    "SpectraError",
+    "StepFailed",
+    "StepOutputError",
+    "StepTimeout",
+    "Workflow",
+    "events",
+    "last_write_wins",
+    "match",
+    "reducers",
+    "step",
 ]

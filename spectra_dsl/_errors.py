@@ -133,3 +133,16 @@ class LoopLimitExceeded(StepFailed):
         )
         super().__init__(step, {step: reason})
         self.__cause__ = reason
+
+
+class ReducerError(SpectraError):
+    """A reducer raised while folding a write into its key."""
+
+    def __init__(self, key: str, reducer: str, error: Exception) -> None:
+        self.key = key
+        self.reducer = reducer
+        super().__init__(
+            f"reducer {reducer} of key '{key}' raised {type(error).__name__}: {error}; a "
+            "reducer takes (acc, value) and returns the new acc (give initial= when the "
+            "first write is not an acc)"
+        )

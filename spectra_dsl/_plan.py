@@ -122,6 +122,11 @@ class Plan:
         before any step starts if inputs are missing or unknown, and
         :class:`StepFailed` if a step raises (the other running steps are cancelled).
         """
+        if inputs is not None and not isinstance(inputs, Mapping):
+            raise TypeError(
+                f"inputs must be a mapping of input names to values, such as "
+                f"{{'url': ...}}, not {type(inputs).__name__}"
+            )
         given = dict(inputs or {})
         self.check_inputs(given)
         limit = check_limit(max_concurrency if max_concurrency is not None

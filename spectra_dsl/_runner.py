@@ -73,7 +73,7 @@ class Run:
         self.finished = bytearray(len(preds))
         self.skipped = bytearray(len(preds))
         self.folds: dict[str, Fold] = {
-            key: Fold(graph.writers[key], info) for key, info in plan.folded.items()
+            key: Fold(key, graph.writers[key], info) for key, info in plan.folded.items()
         }
         # The per-step tables the hot path reads, bound once.
         self.tips = graph.tips
@@ -247,9 +247,13 @@ class Run:
     async def run_step(self, position: int) -> None:
         """Run one step in its own task and report how it ended."""
         name = self.names[position]
-        kwargs = self.bind(position)
-        started = trio.current_time()
         holds_slot = not self.is_body[position]
+        try:
+            kwargs = self.bind(position)
+        except Exception as error:  # a reducer, folding what a Join.ANY step reads
+            self.fail(position, error, holds_slot)
+            return
+        started = trio.current_time()
         self.emit(ev.StepStarted, started, name, self.slots.in_flight, self.scope)
         try:
             if not self.plain[position]:
@@ -268,7 +272,7 @@ class Run:
             return
         try:
             self.finish(position, value, started, holds_slot)
-        except StepOutputError as error:
+        except Exception as error:  # a bad multi-key result, or a reducer that raised
             self.fail(position, error, holds_slot)
 
     async def call(self, position: int, kwargs: dict[str, Any]) -> Any:

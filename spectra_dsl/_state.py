@@ -7,6 +7,8 @@ from typing import Any
 
 import attrs
 
+from ._errors import ReducerError
+
 #: A reducer: ``fn(acc, value) -> new acc``.
 Reducer = Callable[[Any, Any], Any]
 
@@ -35,9 +37,10 @@ class Fold:
     state, depend only on which writers ran, never on when.
     """
 
-    __slots__ = ("_acc", "_arrived", "_done", "_next", "reducer", "writers")
+    __slots__ = ("_acc", "_arrived", "_done", "_next", "key", "reducer", "writers")
 
-    def __init__(self, writers: tuple[int, ...], reducer: ReducerInfo) -> None:
+    def __init__(self, key: str, writers: tuple[int, ...], reducer: ReducerInfo) -> None:
+        self.key = key
         self.writers = writers
         self.reducer = reducer
         self._arrived: dict[int, Any] = {}
@@ -67,7 +70,12 @@ class Fold:
         return changed
 
     def _step(self, acc: Any, value: Any) -> Any:
-        return value if acc is _NOTHING else self.reducer.fn(acc, value)
+        if acc is _NOTHING:
+            return value
+        try:
+            return self.reducer.fn(acc, value)
+        except Exception as error:
+            raise ReducerError(self.key, self.reducer.name, error) from error
 
     def has_value(self) -> bool:
         """True when the prefix fold holds a value."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypeVar, overload
 
@@ -54,6 +55,11 @@ def make_options(
         raise TypeError(
             f"when= takes match(key=value, ...) or a function of state keys returning a "
             f"bool, not {when!r}"
+        )
+    if inspect.iscoroutinefunction(when):
+        raise TypeError(
+            f"when= takes a plain (sync) function, and {when!r} is async; a guard must "
+            "decide at once from state keys"
         )
     if retry is not None and not isinstance(retry, Retry):
         raise TypeError(f"retry= takes Retry(attempts=..., backoff=...), not {retry!r}")

@@ -163,6 +163,8 @@ class Workflow:
         if repeat is not None and not isinstance(repeat, Repeat):
             raise TypeError(f"repeat= takes Repeat(until=..., max_iterations=...), not {repeat!r}")
         make_options(name, None, None, when, None, None)  # checks when=
+        if repeat is not None and repeat.until is not None:
+            make_options(name, None, None, repeat.until, None, None)  # the same for until=
         mapping: tuple[tuple[str, str], ...] | None
         if writes is None:
             mapping = None

@@ -6,7 +6,7 @@ import pytest
 import trio
 import trio.testing
 
-from spectra_dsl import Join, StepFailed, Workflow, events
+from spectra_dsl import Join, ReducerError, StepFailed, Workflow, events
 
 
 def failing_diamond(cleanups: list[str], started: list[str]) -> Workflow:
@@ -187,3 +187,51 @@ async def test_keyboard_interrupt_in_a_step_propagates_and_cancels_the_rest(
     with pytest.raises(KeyboardInterrupt):
         await wf.compile().run()
     assert cleanups == ["other"]
+
+
+async def test_a_reducer_that_raises_fails_the_run_naming_the_key_and_reducer(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    def concat(acc: str, value: str) -> str:
+        return acc + value
+
+    wf = Workflow("bad-reducer", reducers={"parts": concat})
+
+    @wf.step(writes="parts")
+    async def text() -> str:
+        return "a"
+
+    @wf.step(writes="parts")
+    async def number() -> int:
+        await trio.sleep(1)
+        return 1
+
+    with pytest.raises(StepFailed) as info:
+        await wf.compile().run()
+    cause = info.value.__cause__
+    assert isinstance(cause, ReducerError)
+    assert (cause.key, cause.reducer) == ("parts", "concat")
+    assert info.value.step == "number"
+    assert "reducer concat of key 'parts' raised TypeError" in str(info.value)
+
+
+async def test_inputs_must_be_a_mapping() -> None:
+    wf = Workflow("inputs")
+
+    @wf.step
+    async def echo(text: str) -> str:
+        return text
+
+    with pytest.raises(TypeError, match="inputs must be a mapping"):
+        await wf.compile().run(["text"])  # type: ignore[arg-type]
+
+
+def test_an_async_guard_is_refused_at_once() -> None:
+    async def ready(x: int) -> bool:
+        return x > 0
+
+    wf = Workflow("guards")
+    with pytest.raises(TypeError, match="plain \\(sync\\) function"):
+        wf.step(when=ready)
+    with pytest.raises(TypeError, match="when= takes match"):
+        wf.step(when=42)
