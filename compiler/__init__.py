@@ -7,6 +7,7 @@ the same checks run from live functions and from source text alone.
 from ._diagnostics import CODES as CODES
 from ._diagnostics import Code as Code
 from ._diagnostics import Diagnostic as Diagnostic
+from ._diagnostics import Findings as Findings
 from ._diagnostics import Severity as Severity
 from ._diagnostics import format_diagnostics as format_diagnostics
 from ._ir import GuardSpec as GuardSpec
@@ -26,7 +27,7 @@ from ._static_lint import lint_source as lint_source
 from ._types import TypeExpr as TypeExpr
 
 __all__ = [
-    "CODES", "Code", "Compilation", "Diagnostic", "ExecutionGraph", "GuardSpec",
+    "CODES", "Code", "Compilation", "Diagnostic", "ExecutionGraph", "Findings", "GuardSpec",
     "ParameterSpec", "ReducerSpec", "RepeatSpec", "RetrySpec", "Severity",
     "SourceLocation", "StepSpec", "TypeExpr", "WorkflowSpec", "compile_workflow",
     "format_diagnostics",

@@ -107,6 +107,23 @@ class Diagnostic:
         return f"{where}{self.code} {self.message}"
 
 
+class Findings:
+    """Mixin for anything holding ``diagnostics``: its ``errors`` and ``warnings``."""
+
+    __slots__ = ()
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        """The findings of error severity: they stop compilation."""
+        return tuple(d for d in self.diagnostics if d.is_error)
+
+    @property
+    def warnings(self) -> tuple[Diagnostic, ...]:
+        """The findings of warning severity."""
+        return tuple(d for d in self.diagnostics if not d.is_error)
+
+
 def format_diagnostics(diagnostics: list[Diagnostic] | tuple[Diagnostic, ...]) -> str:
     """One line per finding, sorted, for messages and the text report."""
     return "\n".join(str(d) for d in sorted(diagnostics, key=Diagnostic.sort_key))

@@ -10,8 +10,6 @@ The checks themselves are the compiler's passes, run by :mod:`compiler._static_l
 from __future__ import annotations
 
 import ast
-import contextlib
-import gc
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -20,6 +18,7 @@ import attrs
 
 from . import _ir as ir
 from ._diagnostics import Diagnostic
+from ._gc import paused_gc
 from ._static_eval import UNKNOWN, describe, evaluate
 from ._types import TypeExpr, from_ast
 
@@ -1162,19 +1161,6 @@ def analyse_module(module: Module) -> tuple[list[StaticWorkflow], list[Diagnosti
         for b in sorted(builders, key=lambda b: (b.location.line, b.location.column))
     ]
     return workflows, reader.found
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector: a syntax tree is many small objects with no
-    cycles, and collections triggered while building one double the time it takes."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def analyse_file(path: str, loader: Loader | None = None,

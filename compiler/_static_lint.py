@@ -17,9 +17,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import attrs
 
-from ._diagnostics import Diagnostic
+from ._diagnostics import Diagnostic, Findings
+from ._gc import paused_gc
 from ._lower import compile_workflow
-from ._static import Loader, Module, StaticWorkflow, analyse_file, paused_gc, unreadable
+from ._static import Loader, Module, StaticWorkflow, analyse_file, unreadable
 
 #: Folders never entered when walking a tree (a file named on the command line is
 #: still checked).
@@ -39,7 +40,7 @@ _JOIN_CODES = frozenset({"SPX102", "SPX103"})
 
 
 @attrs.frozen
-class LintResult:
+class LintResult(Findings):
     """The outcome of a lint run.
 
     ``diagnostics`` are the findings reported (selected, not suppressed), sorted;
@@ -52,16 +53,6 @@ class LintResult:
     suppressed: int = 0
     internal_errors: tuple[str, ...] = ()
     loader: Loader | None = attrs.field(default=None, eq=False, repr=False)
-
-    @property
-    def errors(self) -> tuple[Diagnostic, ...]:
-        """The findings of error severity."""
-        return tuple(d for d in self.diagnostics if d.is_error)
-
-    @property
-    def warnings(self) -> tuple[Diagnostic, ...]:
-        """The findings of warning severity."""
-        return tuple(d for d in self.diagnostics if not d.is_error)
 
     def source_line(self, diagnostic: Diagnostic) -> str | None:
         """The line of source a finding points at, if the file could be read."""

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from compiler import Diagnostic, format_diagnostics
+from compiler import Diagnostic, Findings, format_diagnostics
 
 
 class SpectraError(Exception):
     """Base class of every error spectra-dsl raises."""
 
 
-class CompileError(SpectraError):
+class CompileError(Findings, SpectraError):
     """A workflow has errors; ``diagnostics`` holds every finding, errors and warnings."""
 
     def __init__(self, workflow: str, diagnostics: Sequence[Diagnostic]) -> None:
@@ -23,11 +23,6 @@ class CompileError(SpectraError):
             f"workflow '{workflow}' has {len(errors)} {noun}:\n"
             + format_diagnostics(list(self.diagnostics))
         )
-
-    @property
-    def errors(self) -> tuple[Diagnostic, ...]:
-        """The findings that stopped compilation."""
-        return tuple(d for d in self.diagnostics if d.is_error)
 
 
 class InputError(SpectraError, ValueError):
