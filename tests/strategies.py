@@ -20,15 +20,23 @@ class RandomDag:
     deps: tuple[tuple[int, ...], ...]
     durations: tuple[int, ...]
     logs: tuple[bool, ...]
+    #: Which steps join with Join.ANY (when they are fan-ins); empty: none.
+    anys: tuple[bool, ...] = ()
 
     @property
     def size(self) -> int:
         return len(self.deps)
 
+    def joins_any(self, i: int) -> bool:
+        return bool(self.anys) and self.anys[i] and len(self.deps[i]) > 1
+
 
 @st.composite
-def random_dags(draw: st.DrawFn, max_steps: int = 12, max_duration: int = 5) -> RandomDag:
-    """A DAG of 1..max_steps steps, integer durations, and which steps also write 'log'."""
+def random_dags(
+    draw: st.DrawFn, max_steps: int = 12, max_duration: int = 5, with_any: bool = False
+) -> RandomDag:
+    """A DAG of 1..max_steps steps, integer durations, which steps also write 'log' and
+    (``with_any``) which fan-ins join with Join.ANY."""
     n = draw(st.integers(1, max_steps))
     deps = []
     for i in range(n):
@@ -36,7 +44,8 @@ def random_dags(draw: st.DrawFn, max_steps: int = 12, max_duration: int = 5) -> 
         deps.append(tuple(sorted(chosen)))
     durations = draw(st.lists(st.integers(0, max_duration), min_size=n, max_size=n))
     logs = draw(st.lists(st.booleans(), min_size=n, max_size=n))
-    return RandomDag(tuple(deps), tuple(durations), tuple(logs))
+    anys: list[bool] = draw(st.lists(st.booleans(), min_size=n, max_size=n)) if with_any else []
+    return RandomDag(tuple(deps), tuple(durations), tuple(logs), tuple(anys))
 
 
 def name(i: int) -> str:
@@ -79,8 +88,10 @@ def make_step(
         out = value_of(i, inputs)
         return {me: out, "log": out} if dag.logs[i] else out
 
+    default = None if dag.joins_any(i) else inspect.Parameter.empty
     body.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [inspect.Parameter(name(d), inspect.Parameter.KEYWORD_ONLY) for d in dag.deps[i]]
+        [inspect.Parameter(name(d), inspect.Parameter.KEYWORD_ONLY, default=default)
+         for d in dag.deps[i]]
     )
     return body
 
@@ -91,7 +102,7 @@ def build(dag: RandomDag, rec: Recorder, max_concurrency: int | None = None) -> 
     if any(dag.logs):
         wf.reducer("log", reducers.append)
     for i in range(dag.size):
-        join = Join.ALL if len(dag.deps[i]) > 1 else None
+        join = Join.ANY if dag.joins_any(i) else Join.ALL if len(dag.deps[i]) > 1 else None
         writes = (name(i), "log") if dag.logs[i] else None
         wf.step(name=name(i), join=join, writes=writes)(make_step(i, dag, rec))
     return wf
