@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import builtins
 import os
 import time
@@ -94,8 +95,15 @@ def test_a_broken_symlink(tmp_path: Path) -> None:
     ids=["parentheses", "unary", "sum", "attributes"],
 )
 def test_deeply_nested_expressions_are_spx901(source: str) -> None:
-    (found,) = lint_source(source, "deep.py")
-    assert found.code == "SPX901"
+    """Where this Python's parser gives up, the file is SPX901; where it copes (3.10
+    parses a 100,000-term sum), deeper passes must cope too: never a crash."""
+    try:
+        ast.parse(source)
+    except (RecursionError, MemoryError, SyntaxError):
+        (found,) = lint_source(source, "deep.py")
+        assert found.code == "SPX901"
+    else:
+        assert "SPX901" not in codes(lint_source(source, "deep.py"))
 
 
 def test_moderately_nested_option_is_followed_or_skipped() -> None:
