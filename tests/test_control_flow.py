@@ -564,3 +564,51 @@ def test_a_cycle_written_with_parameter_names_points_to_repeat() -> None:
     (error,) = info.value.errors
     assert error.code == "SPX002"
     assert "Repeat" in error.message and "draft -> critique -> draft" in error.message
+
+
+async def test_a_failure_inside_a_sub_workflow_names_both_steps(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    inner = Workflow("inner")
+    cleanups: list[str] = []
+
+    @inner.step
+    async def boom(x: int) -> int:
+        await trio.sleep(1)
+        raise ValueError("inner broke")
+
+    @inner.step
+    async def slow(x: int) -> int:
+        try:
+            await trio.sleep(10)
+        finally:
+            cleanups.append("slow")
+        return x  # pragma: no cover
+
+    outer = Workflow("outer")
+
+    @outer.step
+    async def x() -> int:
+        return 1
+
+    outer.add(inner, name="sub")
+
+    @outer.step
+    async def sibling() -> int:
+        try:
+            await trio.sleep(10)
+        finally:
+            cleanups.append("sibling")
+        return 0  # pragma: no cover
+
+    with pytest.raises(StepFailed) as info:
+        await outer.compile().run()
+    assert info.value.step == "sub"
+    inner_failure = info.value.__cause__
+    assert isinstance(inner_failure, StepFailed) and inner_failure.step == "boom"
+    assert isinstance(inner_failure.__cause__, ValueError)
+    assert str(info.value) == (
+        "step 'sub' failed: StepFailed: step 'boom' failed: ValueError: inner broke"
+    )
+    assert sorted(cleanups) == ["sibling", "slow"]
+    assert trio.current_time() == 1
