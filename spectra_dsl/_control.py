@@ -105,6 +105,17 @@ class Retry:
         return float(self.backoff * self.factor ** (attempt - 1))
 
 
+def _carry(carry: object) -> dict[str, str]:
+    if not isinstance(carry, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in carry.items()
+    ):
+        raise TypeError(
+            "Repeat(carry=...) maps a key the body writes to the input the next pass "
+            f"reads, such as carry={{'revised': 'draft'}}, not {carry!r}"
+        )
+    return dict(carry)
+
+
 @attrs.frozen
 class Repeat:
     """Run a sub-workflow pass after pass: a bounded, structured loop.
@@ -118,5 +129,5 @@ class Repeat:
 
     until: Guard | None = None
     max_iterations: int | None = None
-    carry: Mapping[str, str] = attrs.field(factory=dict)
+    carry: Mapping[str, str] = attrs.field(factory=dict, converter=_carry)
     on_limit: Literal["raise", "stop"] = "raise"

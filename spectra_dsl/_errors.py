@@ -66,8 +66,8 @@ class StepFailed(SpectraError):
         self.step = step
         self.failures = dict(failures)
         cause = self.failures[step]
-        message = f"step '{step}' failed: {type(cause).__name__}: {cause}"
-        others = [f"'{name}' ({type(exc).__name__}: {exc})"
+        message = f"step '{step}' failed: {_describe(cause)}"
+        others = [f"'{name}' ({_describe(exc)})"
                   for name, exc in self.failures.items() if name != step]
         if others:
             message += "; also failed: " + ", ".join(others)
@@ -131,13 +131,32 @@ class LoopLimitExceeded(StepFailed):
 
 
 class ReducerError(SpectraError):
-    """A reducer raised while folding a write into its key."""
+    """A reducer raised while folding ``step``'s write into ``key``."""
 
-    def __init__(self, key: str, reducer: str, error: Exception) -> None:
+    def __init__(self, key: str, reducer: str, error: Exception, step: str) -> None:
         self.key = key
         self.reducer = reducer
+        self.step = step
         super().__init__(
-            f"reducer {reducer} of key '{key}' raised {type(error).__name__}: {error}; a "
-            "reducer takes (acc, value) and returns the new acc (give initial= when the "
-            "first write is not an acc)"
+            f"reducer {reducer} of key '{key}' raised {_describe(error)} on the write of "
+            f"step '{step}'; a reducer takes (acc, value) and returns the new acc (give "
+            "initial= when the first write is not an acc)"
         )
+
+
+class EventHandlerError(SpectraError):
+    """The ``on_event`` callback raised; the run was stopped.  ``event`` is the event it
+    was given and ``__cause__`` what it raised."""
+
+    def __init__(self, event: object, error: Exception) -> None:
+        self.event = event
+        super().__init__(
+            f"the on_event callback raised {_describe(error)} on {event!r}; the run was "
+            "stopped (a callback must not raise: catch errors inside it)"
+        )
+
+
+def _describe(error: BaseException) -> str:
+    """``ValueError: message``, or just ``ValueError`` when the message is empty."""
+    message = str(error)
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -44,7 +45,7 @@ class StepAction:
     writes_mapping: tuple[tuple[str, str], ...] | None = None
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class Plan:
     """A workflow that compiled: run it with :meth:`run` (in trio) or :meth:`run_sync`.
 
@@ -90,6 +91,9 @@ class Plan:
                 folded[key] = ReducerInfo(_overwrite, "overwrite")
         setter(self, "folded", {k: v for k, v in folded.items() if k in self.graph.writers})
 
+    def __repr__(self) -> str:
+        return f"<Plan {self.graph.name!r}: {len(self.names)} steps>"
+
     @property
     def steps(self) -> tuple[str, ...]:
         """The step names in plan order."""
@@ -122,6 +126,8 @@ class Plan:
         before any step starts if inputs are missing or unknown, and
         :class:`StepFailed` if a step raises (the other running steps are cancelled).
         """
+        if on_event is not None and not callable(on_event):
+            raise TypeError(f"on_event must be a function taking one event, not {on_event!r}")
         if inputs is not None and not isinstance(inputs, Mapping):
             raise TypeError(
                 f"inputs must be a mapping of input names to values, such as "
@@ -135,8 +141,9 @@ class Plan:
         run = Run(self, given, slots, on_event)
         started = trio.current_time()
         await run.execute()
-        return RunResult(self.graph.name, run.state, started, trio.current_time(),
-                         slots.peak, run.log)
+        state = types.MappingProxyType(run.state)
+        return RunResult(self.graph.name, state, started, trio.current_time(), slots.peak,
+                         run.log)
 
     def run_sync(
         self,

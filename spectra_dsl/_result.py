@@ -62,6 +62,11 @@ class RunResult(Mapping[str, Any]):
     def ran_together(self, step: str) -> list[str]:
         """The steps whose run overlapped ``step``'s (which steps ran together)."""
         spans = self.intervals()
+        if step not in spans:
+            raise KeyError(
+                f"step '{step}' did not run in this run (it was skipped, or the workflow "
+                f"has no such step); the steps that ran: {', '.join(sorted(spans))}"
+            )
         start, end = spans[step]
         return sorted(
             other for other, (s, e) in spans.items()

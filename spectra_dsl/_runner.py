@@ -12,6 +12,7 @@ given).
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 import random
 import sys
@@ -22,7 +23,14 @@ import trio
 
 from . import events as ev
 from ._control import guard_holds
-from ._errors import LoopLimitExceeded, StepFailed, StepOutputError, StepTimeout
+from ._errors import (
+    EventHandlerError,
+    LoopLimitExceeded,
+    ReducerError,
+    StepFailed,
+    StepOutputError,
+    StepTimeout,
+)
 from ._slots import Slots
 from ._state import NOTHING, Fold
 
@@ -33,6 +41,12 @@ if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
 
 EventLog = list[Any]
+
+
+def _boxed(fn: Callable[..., Any], kwargs: dict[str, Any]) -> tuple[Any]:
+    """Call a sync step in its worker thread; the box keeps trio from judging the value."""
+    return (fn(**kwargs),)
+
 OnEvent = Callable[[ev.Event], object]
 
 
@@ -53,6 +67,7 @@ class Run:
         self.scope = scope
         self.log: EventLog = [] if log is None else log
         self.failures: dict[str, BaseException] = {}
+        self.callback_error: EventHandlerError | None = None
         self.stopped = False
         self.nursery: trio.Nursery | None = None
         # Sync steps run in worker threads.  Under a limit the slots already bound them,
@@ -73,7 +88,8 @@ class Run:
         self.finished = bytearray(len(preds))
         self.skipped = bytearray(len(preds))
         self.folds: dict[str, Fold] = {
-            key: Fold(key, graph.writers[key], info) for key, info in plan.folded.items()
+            key: Fold(key, graph.writers[key], info, plan.names)
+            for key, info in plan.folded.items()
         }
         # The per-step tables the hot path reads, bound once.
         self.tips = graph.tips
@@ -98,7 +114,19 @@ class Run:
         else:
             event = cls(*args)
             self.log.append(event)
-            self.on_event(event)
+            try:
+                self.on_event(event)
+            except Exception as error:
+                self.stop_for_callback(event, error)
+
+    def stop_for_callback(self, event: ev.Event, error: Exception) -> None:
+        """``on_event`` raised: the run stops, and raises that (not a step's failure)."""
+        if self.callback_error is None:
+            self.callback_error = EventHandlerError(event, error)
+            self.callback_error.__cause__ = error
+        self.stopped = True
+        if self.nursery is not None:
+            self.nursery.cancel_scope.cancel()
 
     # -- scheduling -----------------------------------------------------------------
 
@@ -107,20 +135,25 @@ class Run:
         graph = self.graph
         now = trio.current_time()
         self.emit(ev.WorkflowStarted, now, graph.name, tuple(self.state), self.scope)
-        try:
-            async with trio.open_nursery() as nursery:
-                self.nursery = nursery
-                roots = [p for p, preds in enumerate(graph.predecessors) if not preds]
-                self.consider_all(roots, now)
-        except BaseExceptionGroup as group:
-            leaves = group.exceptions
-            if len(leaves) == 1 and not isinstance(leaves[0], BaseExceptionGroup):
-                raise leaves[0] from None
-            raise
+        if self.callback_error is None:
+            try:
+                async with trio.open_nursery() as nursery:
+                    self.nursery = nursery
+                    roots = [p for p, preds in enumerate(graph.predecessors) if not preds]
+                    self.consider_all(roots, now)
+            except BaseExceptionGroup as group:
+                leaves = group.exceptions
+                if len(leaves) == 1 and not isinstance(leaves[0], BaseExceptionGroup):
+                    raise leaves[0] from None
+                raise
+        if self.callback_error is not None:
+            raise self.callback_error
         if self.failures:
             self.raise_failure()
         end = trio.current_time()
         self.emit(ev.WorkflowFinished, end, graph.name, end - now, self.scope)
+        if self.callback_error is not None:
+            raise self.callback_error
 
     def raise_failure(self) -> None:
         """Raise the run's :class:`StepFailed` (a loop's own limit error as it is)."""
@@ -128,6 +161,8 @@ class Run:
         cause = self.failures[first]
         self.emit(ev.WorkflowFailed, trio.current_time(), self.graph.name, first, cause,
                   self.scope)
+        if isinstance(cause, EventHandlerError):  # raised in a sub-workflow's run
+            raise cause
         if isinstance(cause, LoopLimitExceeded) and cause.step == first:
             cause.failures.update((k, v) for k, v in self.failures.items() if k != first)
             raise cause
@@ -250,8 +285,8 @@ class Run:
         holds_slot = not self.is_body[position]
         try:
             kwargs = self.bind(position)
-        except Exception as error:  # a reducer, folding what a Join.ANY step reads
-            self.fail(position, error, holds_slot)
+        except ReducerError as error:  # folding what a Join.ANY step reads
+            self.fail(self.graph.index[error.step], error, holds_slot)
             return
         started = trio.current_time()
         self.emit(ev.StepStarted, started, name, self.slots.in_flight, self.scope)
@@ -272,7 +307,9 @@ class Run:
             return
         try:
             self.finish(position, value, started, holds_slot)
-        except Exception as error:  # a bad multi-key result, or a reducer that raised
+        except ReducerError as error:  # blame the step whose write could not be folded
+            self.fail(self.graph.index[error.step], error, holds_slot)
+        except Exception as error:  # a multi-key result without exactly its keys
             self.fail(position, error, holds_slot)
 
     async def call(self, position: int, kwargs: dict[str, Any]) -> Any:
@@ -284,10 +321,19 @@ class Run:
         assert fn is not None
         if self.plan.is_async[position]:
             return await fn(**kwargs)
-        call = functools.partial(fn, **kwargs) if kwargs else fn
-        return await trio.to_thread.run_sync(
-            call, limiter=self.thread_limiter, abandon_on_cancel=action.timeout is not None
+        (value,) = await trio.to_thread.run_sync(
+            functools.partial(_boxed, fn, kwargs), limiter=self.thread_limiter,
+            abandon_on_cancel=action.timeout is not None,
         )
+        if inspect.isawaitable(value):
+            close = getattr(value, "close", None)
+            if close is not None:
+                close()  # never awaited: say so here, not in a RuntimeWarning
+            raise TypeError(
+                f"step '{self.names[position]}' is a plain def but returned an awaitable; "
+                "make it 'async def' so that it runs in the event loop"
+            )
+        return value
 
     async def attempts(self, position: int, kwargs: dict[str, Any]) -> Any:
         """Call a step under its timeout, retrying as its ``Retry`` says."""

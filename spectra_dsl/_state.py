@@ -37,10 +37,13 @@ class Fold:
     state, depend only on which writers ran, never on when.
     """
 
-    __slots__ = ("_acc", "_arrived", "_done", "_next", "key", "reducer", "writers")
+    __slots__ = ("_acc", "_arrived", "_done", "_next", "key", "names", "reducer", "writers")
 
-    def __init__(self, key: str, writers: tuple[int, ...], reducer: ReducerInfo) -> None:
+    def __init__(
+        self, key: str, writers: tuple[int, ...], reducer: ReducerInfo, names: tuple[str, ...]
+    ) -> None:
         self.key = key
+        self.names = names  # every step's name, by plan position, for error messages
         self.writers = writers
         self.reducer = reducer
         self._arrived: dict[int, Any] = {}
@@ -64,18 +67,18 @@ class Fold:
         while self._next < len(self.writers) and self.writers[self._next] in self._done:
             current = self.writers[self._next]
             if current in self._arrived:
-                self._acc = self._step(self._acc, self._arrived.pop(current))
+                self._acc = self._step(self._acc, self._arrived.pop(current), current)
                 changed = True
             self._next += 1
         return changed
 
-    def _step(self, acc: Any, value: Any) -> Any:
+    def _step(self, acc: Any, value: Any, writer: int) -> Any:
         if acc is _NOTHING:
             return value
         try:
             return self.reducer.fn(acc, value)
         except Exception as error:
-            raise ReducerError(self.key, self.reducer.name, error) from error
+            raise ReducerError(self.key, self.reducer.name, error, self.names[writer]) from error
 
     def has_value(self) -> bool:
         """True when the prefix fold holds a value."""
@@ -92,7 +95,7 @@ class Fold:
         acc = self._acc
         for writer in self.writers[self._next:]:
             if writer in self._arrived:
-                acc = self._step(acc, self._arrived[writer])
+                acc = self._step(acc, self._arrived[writer], writer)
         return acc
 
 

@@ -81,18 +81,23 @@ class Workflow:
     ) -> None:
         if not isinstance(name, str) or not name:
             raise TypeError(f"Workflow name must be a non-empty string, not {name!r}")
-        if isinstance(inputs, str):
-            raise TypeError(
-                f"inputs= must be a sequence of names, not the string {inputs!r}; "
-                f"write inputs=({inputs!r},)"
-            )
         self.name = name
-        self.inputs: tuple[str, ...] | None = None if inputs is None else tuple(inputs)
+        self.inputs = _names_of(inputs, "inputs")
         self.max_concurrency = check_limit(max_concurrency)
         self._location = call_site(1)
+        if isinstance(steps, str) or not isinstance(steps, Iterable):
+            raise TypeError(
+                f"steps= takes a list of step functions, such as steps=[fetch, merge], not "
+                f"{steps!r}"
+            )
         self._steps: list[_Registered | _Added] = [
             _Registered(fn, options_of(fn)) for fn in steps
         ]
+        if reducers is not None and not isinstance(reducers, Mapping):
+            raise TypeError(
+                f"reducers= takes a mapping of keys to reducers, such as "
+                f"{{'scores': reducers.append}}, not {reducers!r}"
+            )
         self._reducers: list[_RegisteredReducer] = []
         for key, fn in (reducers or {}).items():
             self._add_reducer(key, fn, NOTHING, self._location)
@@ -188,6 +193,8 @@ class Workflow:
     def _add_reducer(
         self, key: str, fn: Reducer, initial: Any, location: SourceLocation | None
     ) -> None:
+        if not isinstance(key, str):
+            raise TypeError(f"a reducer's key must be a string naming a state key, not {key!r}")
         if not callable(fn):
             raise TypeError(f"the reducer for key {key!r} must be callable, not {fn!r}")
         if initial is NOTHING and fn in DEFAULT_INITIAL:
@@ -240,6 +247,21 @@ class Workflow:
             max_concurrency=self.max_concurrency,
             diagnostics=compilation.diagnostics,
         )
+
+
+def _names_of(names: object, what: str) -> tuple[str, ...] | None:
+    """``inputs=`` as a tuple of names, or a clear ``TypeError``."""
+    if names is None:
+        return None
+    if isinstance(names, str) or not isinstance(names, Iterable):
+        raise TypeError(
+            f"{what}= takes a sequence of names, such as {what}=('url',), not {names!r}"
+        )
+    found = tuple(names)
+    for item in found:
+        if not isinstance(item, str):
+            raise TypeError(f"{what}= takes names (strings), and {item!r} is not one")
+    return found
 
 
 def _name_of(entry: _Registered | _Added) -> str:
