@@ -37,7 +37,7 @@ CODES: dict[str, Code] = {
     for c in (
         Code("SPX001", "invalid-step", _ERROR,
              "two steps with one name, or an invalid step definition"),
-        Code("SPX002", "cycle", _ERROR, "a cycle between steps"),
+        Code("SPX002", "cycle", _ERROR, "a cycle (the message lists its path)"),
         Code("SPX003", "near-miss-input", _WARNING,
              "a parameter taken as a workflow input is a near miss of a step or key name"),
         Code("SPX004", "unknown-name", _ERROR,
@@ -47,7 +47,8 @@ CODES: dict[str, Code] = {
              "a join=any step with a parameter fed by a branch tip that has no default"),
         Code("SPX103", "needless-join", _WARNING, "join= on a step that is no fan-in"),
         Code("SPX104", "unreachable-step", _WARNING,
-             "a step that needs the outputs of two mutually exclusive steps"),
+             "a step that can never run: it needs the outputs of two mutually exclusive "
+             "steps with no default for either"),
         Code("SPX201", "racing-writers", _ERROR,
              "concurrent writers of one key with no reducer"),
         Code("SPX202", "unused-reducer", _WARNING, "a reducer for a key that no step writes"),

@@ -52,7 +52,10 @@ def _diag(code: str, message: str, step: ir.StepSpec, key: str | None = None) ->
 def _check_definition(step: ir.StepSpec) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     if step.kind in _KIND_FIXES:
-        found.append(_diag("SPX001", f"step '{step.name}' {_KIND_FIXES[step.kind]}", step))
+        shown = f"'{step.name}'" if step.name.isidentifier() else step.name
+        found.append(_diag("SPX001", f"step {shown} {_KIND_FIXES[step.kind]}", step))
+        if step.kind == ir.OTHER:
+            return found  # no signature, and its "name" is only a repr
     for param in step.params:
         if param.kind in _PARAM_FIXES:
             found.append(
@@ -68,11 +71,15 @@ def _check_definition(step: ir.StepSpec) -> list[Diagnostic]:
     seen: set[str] = set()
     for key in step.keys_written:
         if not isinstance(key, str) or not key.isidentifier():
-            what = "step name" if step.writes is None else "writes= key"
+            if step.writes is None:
+                fix = "give the step a name with name=, such as name='word_count'"
+                what = "step name"
+            else:
+                fix = "use a key like 'word_count'"
+                what = "writes= key"
             found.append(
                 _diag("SPX001", f"step '{step.name}': {what} {key!r} is not a Python "
-                      "identifier, so no parameter can read it; use a name like 'word_count'",
-                      step)
+                      f"identifier, so no parameter can read it; {fix}", step)
             )
         elif key in seen:
             found.append(

@@ -12,6 +12,7 @@ from ._control import Repeat as Repeat
 from ._control import Retry as Retry
 from ._control import match as match
 from ._errors import CompileError as CompileError
+from ._errors import EventHandlerError as EventHandlerError
 from ._errors import InputError as InputError
 from ._errors import LoopLimitExceeded as LoopLimitExceeded
 from ._errors import ReducerError as ReducerError
@@ -28,6 +29,7 @@ from .reducers import last_write_wins as last_write_wins
 
 __all__ = [
     "CompileError",
+    "EventHandlerError",
     "InputError",
     "Join",
     "LoopLimitExceeded",

@@ -181,7 +181,7 @@ def test_spx001_writes_not_an_identifier() -> None:
 
     d = only(Workflow("w", steps=[count]), "SPX001")
     assert "'word count' is not a Python identifier" in d.message
-    assert "use a name like 'word_count'" in d.message
+    assert "use a key like 'word_count'" in d.message
 
     @step(writes="word_count")
     async def count_fixed(text: str) -> int:
@@ -802,3 +802,11 @@ def test_input_error_for_a_step_output_passed_as_input_says_what_it_is() -> None
     message = str(info.value)
     assert "no step reads it" not in message  # step 'sentiment' reads it
     assert "step 'fetch' writes it" in message
+
+
+def test_a_non_function_step_is_reported_once_and_a_lambda_is_told_to_take_a_name() -> None:
+    (d,) = Workflow("w", steps=["fetch"]).check()  # type: ignore[list-item]
+    assert d.code == "SPX001"
+    assert d.message == "step 'fetch' is not a function; @step marks a def or async def function"
+    (d,) = Workflow("w", steps=[lambda text: text]).check()
+    assert "give the step a name with name=" in d.message

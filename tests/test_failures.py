@@ -6,7 +6,15 @@ import pytest
 import trio
 import trio.testing
 
-from spectra_dsl import Join, ReducerError, StepFailed, Workflow, events
+from spectra_dsl import (
+    EventHandlerError,
+    Join,
+    ReducerError,
+    Repeat,
+    StepFailed,
+    Workflow,
+    events,
+)
 
 
 def failing_diamond(cleanups: list[str], started: list[str]) -> Workflow:
@@ -235,3 +243,82 @@ def test_an_async_guard_is_refused_at_once() -> None:
         wf.step(when=ready)
     with pytest.raises(TypeError, match="when= takes match"):
         wf.step(when=42)
+
+
+async def test_a_raising_event_callback_stops_the_run_and_is_not_blamed_on_a_step(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    cleanups: list[str] = []
+    wf = Workflow("callback")
+
+    @wf.step
+    async def quick() -> int:
+        return 1
+
+    @wf.step
+    async def slow() -> int:
+        try:
+            await trio.sleep(10)
+        finally:
+            cleanups.append("slow")
+        return 2  # pragma: no cover
+
+    def on_event(event: events.Event) -> None:
+        if isinstance(event, events.StepFinished):
+            raise RuntimeError("dashboard is down")
+
+    with pytest.raises(EventHandlerError) as info:
+        await wf.compile().run(on_event=on_event)
+    assert isinstance(info.value.__cause__, RuntimeError)
+    assert isinstance(info.value.event, events.StepFinished)
+    assert "on_event callback raised RuntimeError: dashboard is down" in str(info.value)
+    assert cleanups == ["slow"]
+    with pytest.raises(TypeError, match="on_event must be a function"):
+        await wf.compile().run(on_event=1)  # type: ignore[arg-type]
+
+
+async def test_a_plain_def_step_returning_a_coroutine_is_told_to_be_async() -> None:
+    wf = Workflow("sync-coroutine")
+
+    @wf.step
+    def wait(x: int) -> object:
+        return trio.sleep(x)
+
+    with pytest.raises(StepFailed) as info:
+        await wf.compile().run({"x": 0})
+    assert "step 'wait' is a plain def but returned an awaitable; make it 'async def'" in str(
+        info.value
+    )
+
+
+def test_bad_workflow_arguments_get_clear_type_errors() -> None:
+    async def fetch(url: str) -> str:
+        return url
+
+    with pytest.raises(TypeError, match="steps= takes a list of step functions"):
+        Workflow("w", steps=fetch)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="reducers= takes a mapping"):
+        Workflow("w", reducers=["x"])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="inputs= takes a sequence of names"):
+        Workflow("w", inputs=5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="inputs= takes names"):
+        Workflow("w", inputs=[1])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="a reducer's key must be a string"):
+        Workflow("w", reducers={1: max})  # type: ignore[dict-item]
+    with pytest.raises(TypeError, match=r"Repeat\(carry=\.\.\.\) maps a key"):
+        Repeat(max_iterations=3, carry=1)
+
+
+def test_the_result_is_read_only_and_says_which_steps_ran() -> None:
+    wf = Workflow("ro")
+
+    @wf.step
+    def one() -> int:
+        return 1
+
+    result = wf.compile().run_sync()
+    with pytest.raises(TypeError):
+        result.state["one"] = 2  # type: ignore[index]
+    with pytest.raises(KeyError, match="step 'two' did not run"):
+        result.ran_together("two")
+    assert repr(wf.compile()) == "<Plan 'ro': 1 steps>"
