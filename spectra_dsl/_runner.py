@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import inspect
 import math
-import random
 import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -29,8 +28,9 @@ from ._errors import (
     ReducerError,
     StepFailed,
     StepOutputError,
-    StepTimeout,
 )
+from ._loop import run_loop
+from ._retry import call_with_retries
 from ._slots import Slots
 from ._state import NOTHING, Fold
 
@@ -41,13 +41,12 @@ if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
 
 EventLog = list[Any]
+OnEvent = Callable[[ev.Event], object]
 
 
 def _boxed(fn: Callable[..., Any], kwargs: dict[str, Any]) -> tuple[Any]:
     """Call a sync step in its worker thread; the box keeps trio from judging the value."""
     return (fn(**kwargs),)
-
-OnEvent = Callable[[ev.Event], object]
 
 
 class Run:
@@ -338,39 +337,10 @@ class Run:
     async def attempts(self, position: int, kwargs: dict[str, Any]) -> Any:
         """Call a step under its timeout, retrying as its ``Retry`` says."""
         action = self.plan.actions[position]
-        retry, timeout = action.retry, action.timeout
-        name = self.names[position]
-        attempt = 1
-        while True:
-            error: Exception
-            if timeout is None:
-                try:
-                    return await self.call(position, kwargs)
-                except Exception as exc:
-                    error = exc
-            else:
-                try:
-                    with trio.move_on_after(timeout) as scope:
-                        return await self.call(position, kwargs)
-                except Exception as exc:
-                    error = exc
-                else:
-                    assert scope.cancelled_caught
-                    self.emit(ev.StepTimedOut, trio.current_time(), name, attempt, timeout,
-                              self.scope)
-                    error = StepTimeout(name, attempt, timeout)
-            retryable = retry is not None and (
-                isinstance(error, (StepTimeout, *retry.on))
-            )
-            if retry is None or not retryable or attempt >= retry.attempts:
-                raise error
-            delay = retry.delay(attempt)
-            if retry.jitter:
-                delay += random.uniform(0, retry.jitter * delay)
-            attempt += 1
-            self.emit(ev.RetryAttempt, trio.current_time(), name, attempt, delay, error,
-                      self.scope)
-            await trio.sleep(delay)
+        return await call_with_retries(
+            functools.partial(self.call, position, kwargs), step=self.names[position],
+            retry=action.retry, timeout=action.timeout, emit=self.emit, scope=self.scope,
+        )
 
     async def run_body(
         self, position: int, action: StepAction, inputs: dict[str, Any]
@@ -379,23 +349,14 @@ class Run:
         body = action.body
         assert body is not None
         name = self.names[position]
-        repeat = action.repeat
-        if repeat is None:
+        if action.repeat is None:
             return await self.run_pass(body, inputs, (*self.scope, name))
-        assert repeat.max_iterations is not None
-        state: dict[str, Any] = {}
-        for iteration in range(1, repeat.max_iterations + 1):
-            self.emit(ev.LoopIteration, trio.current_time(), name, iteration, self.scope)
-            state = await self.run_pass(body, inputs, (*self.scope, f"{name}#{iteration}"))
-            if repeat.until is not None and guard_holds(repeat.until, state):
-                return state
-            inputs = {**inputs}
-            for out_key, in_name in repeat.carry.items():
-                if out_key in state:
-                    inputs[in_name] = state[out_key]
-        if repeat.on_limit == "stop":
-            return state
-        raise LoopLimitExceeded(name, repeat.max_iterations, state)
+
+        async def one_pass(pass_inputs: dict[str, Any], iteration: int) -> dict[str, Any]:
+            return await self.run_pass(body, pass_inputs, (*self.scope, f"{name}#{iteration}"))
+
+        return await run_loop(one_pass, step=name, repeat=action.repeat, inputs=inputs,
+                              emit=self.emit, scope=self.scope)
 
     async def run_pass(
         self, body: Plan, inputs: dict[str, Any], scope: tuple[str, ...]
