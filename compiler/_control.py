@@ -161,23 +161,31 @@ class Conditions:
 
 
 def conditions(
-    steps: Sequence[ir.StepSpec], order: Sequence[int], writers: Mapping[str, list[int]]
+    steps: Sequence[ir.StepSpec], order: Sequence[int], writers: Mapping[str, list[int]],
+    racing: Callable[[int], set[int]],
 ) -> Conditions:
-    """Work out in plan order when each step can run, from ``match`` guards."""
+    """Work out in plan order when each step can run, from ``match`` guards.
+
+    ``racing(node)`` gives the branch tips a ``Join.ANY`` step races between: a key one
+    of them writes may not hold its final value when the guard reads it, so a ``match``
+    on it proves no exclusion.
+    """
     of: list[Condition] = [{} for _ in steps]
     found: list[Diagnostic] = []
     if not any(s.guard is not None and s.guard.matches for s in steps):
         return Conditions(of, found)  # no match guard: every condition is empty
     for node in order:
         step = steps[node]
+        tips = racing(node) if step.join == "any" else set()
+        unsettled = {k for k, ws in writers.items() if tips.intersection(ws)} if tips else set()
         own: Condition = {}
         if step.guard is not None and step.guard.matches is not None:
             for key, value in step.guard.matches:
-                if _hashable(value):
+                if _hashable(value) and key not in unsettled:
                     own[key] = own.get(key, frozenset({value})) & frozenset({value})
         needed = [p.name for p in step.params if not p.has_default and p.name in writers]
         if step.guard is not None:
-            needed += [k for k in step.guard.reads if k in writers]
+            needed += [k for k in step.guard.reads if k in writers and k not in unsettled]
         sources: dict[str, str] = {key: "its guard" for key in own}
         reported = False
         for key in needed:

@@ -84,7 +84,10 @@ def _compile(spec: ir.WorkflowSpec) -> Compilation:
     res = resolve(spec)
     ordering = order_steps(res.steps, res.predecessors)
     steps, position, ancestors = res.steps, ordering.position, ordering.ancestors
-    conds = conditions(steps, ordering.order, res.writers)
+    conds = conditions(
+        steps, ordering.order, res.writers,
+        lambda node: set(branch_tips(list(res.predecessors[node]), ancestors)),
+    )
     exclusive = conds.exclusive if conds.any_guards else never_exclusive
     found += res.diagnostics + ordering.diagnostics + conds.diagnostics
     found += check_settings(steps)

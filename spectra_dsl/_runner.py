@@ -11,6 +11,7 @@ given).
 
 from __future__ import annotations
 
+import collections
 import functools
 import inspect
 import math
@@ -49,12 +50,21 @@ def _boxed(fn: Callable[..., Any], kwargs: dict[str, Any]) -> tuple[Any]:
     return (fn(**kwargs),)
 
 
+class Halt:
+    """Shared by a run and its sub-workflow runs: once one fails, none starts a step."""
+
+    __slots__ = ("halted",)
+
+    def __init__(self) -> None:
+        self.halted = False
+
+
 class Run:
     """One execution of a plan: its state, counters and event log."""
 
     def __init__(
         self, plan: Plan, state: dict[str, Any], slots: Slots, on_event: OnEvent | None,
-        scope: tuple[str, ...] = (), log: EventLog | None = None,
+        scope: tuple[str, ...] = (), log: EventLog | None = None, halt: Halt | None = None,
     ) -> None:
         graph = plan.graph
         self.plan = plan
@@ -68,7 +78,14 @@ class Run:
         self.failures: dict[str, BaseException] = {}
         self.callback_error: EventHandlerError | None = None
         self.stopped = False
+        self.halt = Halt() if halt is None else halt
         self.nursery: trio.Nursery | None = None
+        # Steps not yet finished or skipped.  The nursery stays open until there are
+        # none: a step waiting for a slot held by another run is no task of ours.
+        self.pending = len(plan.names)
+        self.all_done = trio.Event()
+        self.queue: collections.deque[int] = collections.deque()
+        self.draining = False
         # Sync steps run in worker threads.  Under a limit the slots already bound them,
         # and a thread abandoned by a timeout must not hold a place a retry needs; with
         # no limit, trio's default thread limiter keeps the thread count sane.
@@ -97,6 +114,7 @@ class Run:
         self.required = plan.required
         self.fns = tuple(a.fn for a in plan.actions)
         self.is_body = tuple(a.body is not None for a in plan.actions)
+        self.joined = tuple(step.join is not None for step in graph.steps)
         #: The one key a step writes when nothing folds it: a plain assignment.
         self.simple_key = tuple(
             keys[0] if (len(keys) == 1 and not multi and a.writes_mapping is None
@@ -123,7 +141,13 @@ class Run:
         if self.callback_error is None:
             self.callback_error = EventHandlerError(event, error)
             self.callback_error.__cause__ = error
+        self.stop()
+
+    def stop(self) -> None:
+        """Start no more steps, here or in any run sharing this one's slots; cancel ours."""
         self.stopped = True
+        self.halt.halted = True
+        self.all_done.set()
         if self.nursery is not None:
             self.nursery.cancel_scope.cancel()
 
@@ -139,7 +163,9 @@ class Run:
                 async with trio.open_nursery() as nursery:
                     self.nursery = nursery
                     roots = [p for p, preds in enumerate(graph.predecessors) if not preds]
-                    self.consider_all(roots, now)
+                    self.release(roots, now)
+                    if self.pending:
+                        await self.all_done.wait()
             except BaseExceptionGroup as group:
                 leaves = group.exceptions
                 if len(leaves) == 1 and not isinstance(leaves[0], BaseExceptionGroup):
@@ -168,14 +194,27 @@ class Run:
         error = StepFailed(first, self.failures)
         raise error from cause
 
-    def consider_all(self, positions: list[int], now: float) -> None:
-        """Several steps were released at once: decide each, by priority (which matters
-        only when some may have to wait for a slot)."""
-        if self.slots.limit is not None:
+    def release(self, positions: list[int], now: float) -> None:
+        """Steps whose upstreams are all done: decide each, by priority (which matters
+        only when some may have to wait for a slot).
+
+        A skip releases more steps at once; they join a queue drained here, so a chain
+        of thousands of skips takes no stack."""
+        if len(positions) > 1 and self.slots.limit is not None:
             priority = self.graph.priority
             positions.sort(key=lambda p: -priority[p])
-        for position in positions:
-            self.consider(position, now)
+        if self.draining:
+            self.queue.extend(positions)
+            return
+        self.draining = True
+        try:
+            for position in positions:
+                self.consider(position, now)
+            queue = self.queue
+            while queue:
+                self.consider(queue.popleft(), now)
+        finally:
+            self.draining = False
 
     def consider(self, position: int, now: float) -> None:
         """A step's upstreams are done: run it, or skip it (guard, missing input)."""
@@ -185,7 +224,7 @@ class Run:
             guard = self.plan.actions[position].guard
             if guard is not None:
                 try:
-                    holds = guard_holds(guard, self.state)
+                    holds = guard_holds(guard, self.guard_view(position))
                 except Exception as error:
                     self.fail(position, error, holds_slot=False)
                     return
@@ -208,9 +247,21 @@ class Run:
         else:
             self.slots.request(self.priority[position], self, position)
 
+    def guard_view(self, position: int) -> Mapping[str, Any]:
+        """What a step's guard reads: state, or for a ``Join.ANY`` step the same folds
+        of the writes that have arrived that its parameters get."""
+        if not self.tips[position]:
+            return self.state
+        arrived = {}
+        for key, fold in self.folds.items():
+            value = fold.value_of_arrived()
+            if value is not NOTHING:
+                arrived[key] = value
+        return collections.ChainMap(arrived, self.state)
+
     def start(self, position: int) -> bool:
         """Start a step in the slot it was given (the :class:`Slots` callback)."""
-        if self.stopped or self.nursery is None:
+        if self.stopped or self.halt.halted or self.nursery is None:
             return False
         self.nursery.start_soon(self.run_step, position)
         return True
@@ -222,6 +273,13 @@ class Run:
         for key in self.plan.keys[position]:
             self.resolve_unwritten(key, position)
         self.upstream_done(position, now)
+        self.one_done()
+
+    def one_done(self) -> None:
+        """A step finished or was skipped; when none is left, the run can end."""
+        self.pending -= 1
+        if not self.pending:
+            self.all_done.set()
 
     def resolve_unwritten(self, key: str, position: int) -> None:
         """``position`` will not write ``key``: let its fold move past it."""
@@ -244,13 +302,11 @@ class Run:
                 self.tip_seen[succ] = 1
             remaining[succ] -= 1
             if remaining[succ] == 0:
-                if len(graph.predecessors[succ]) > 1:
+                if self.joined[succ]:
                     self.emit_join(succ, now)
                 released.append(succ)
-        if len(released) == 1:
-            self.consider(released[0], now)
-        elif released:
-            self.consider_all(released, now)
+        if released:
+            self.release(released, now)
 
     def emit_join(self, position: int, now: float) -> None:
         """Say which upstreams had arrived when a fan-in step was released."""
@@ -300,6 +356,10 @@ class Run:
             self.emit(ev.StepCancelled, trio.current_time(), name, self.scope)
             if holds_slot:
                 self.slots.release()
+            raise
+        except BaseExceptionGroup as group:  # a sub-workflow's several cancelled steps
+            if group.split(trio.Cancelled)[1] is None:
+                self.emit(ev.StepCancelled, trio.current_time(), name, self.scope)
             raise
         except Exception as error:
             self.fail(position, error, holds_slot)
@@ -362,7 +422,7 @@ class Run:
         self, body: Plan, inputs: dict[str, Any], scope: tuple[str, ...]
     ) -> dict[str, Any]:
         """Run one pass of a body in this run's limit, its events nested under ``scope``."""
-        run = Run(body, dict(inputs), self.slots, self.on_event, scope, self.log)
+        run = Run(body, dict(inputs), self.slots, self.on_event, scope, self.log, self.halt)
         await run.execute()
         return run.state
 
@@ -379,6 +439,7 @@ class Run:
         self.finished[position] = 1
         self.emit(ev.StepFinished, now, name, now - started, self.scope)
         self.upstream_done(position, now)
+        self.one_done()
         if holds_slot:
             self.slots.release()
 
@@ -418,9 +479,6 @@ class Run:
         name = self.names[position]
         self.failures[name] = error
         self.emit(ev.StepError, trio.current_time(), name, error, self.scope)
-        if not self.stopped:
-            self.stopped = True
-            assert self.nursery is not None
-            self.nursery.cancel_scope.cancel()
+        self.stop()
         if holds_slot:
             self.slots.release()

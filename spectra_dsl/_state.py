@@ -37,7 +37,8 @@ class Fold:
     state, depend only on which writers ran, never on when.
     """
 
-    __slots__ = ("_acc", "_arrived", "_done", "_next", "key", "names", "reducer", "writers")
+    __slots__ = ("_acc", "_arrived", "_done", "_folded", "_next", "key", "names", "reducer",
+                 "writers")
 
     def __init__(
         self, key: str, writers: tuple[int, ...], reducer: ReducerInfo, names: tuple[str, ...]
@@ -49,6 +50,7 @@ class Fold:
         self._arrived: dict[int, Any] = {}
         self._done: set[int] = set()
         self._next = 0
+        self._folded = False  # has any write been folded into _acc yet?
         self._acc: Any = reducer.initial
 
     @property
@@ -68,7 +70,7 @@ class Fold:
             current = self.writers[self._next]
             if current in self._arrived:
                 self._acc = self._step(self._acc, self._arrived.pop(current), current)
-                changed = True
+                self._folded = changed = True
             self._next += 1
         return changed
 
@@ -91,8 +93,11 @@ class Fold:
 
     def value_of_arrived(self) -> Any:
         """The fold of every write that has arrived, in plan order, gaps skipped (what a
-        ``Join.ANY`` step sees); ``_NOTHING`` when there is none."""
-        acc = self._acc
+        ``Join.ANY`` step sees); ``_NOTHING`` when no write has arrived (not even the
+        reducer's ``initial``: a parameter then takes its default)."""
+        acc = self._acc if self._folded else _NOTHING
+        if acc is _NOTHING and self.reducer.has_initial and self._arrived:
+            acc = self.reducer.initial
         for writer in self.writers[self._next:]:
             if writer in self._arrived:
                 acc = self._step(acc, self._arrived[writer], writer)

@@ -1,6 +1,9 @@
 """Adversarial tests: hard combinations of joins, skips, sub-workflows, loops, retries,
-limits and reducers.  Each ``xfail(strict=True)`` test states the behaviour DESIGN.md
-promises and a bug that breaks it; the others pin down tricky cases that work."""
+limits and reducers.  Several began as strict xfails for bugs found by a bug hunt (a
+sub-workflow's nursery closing while its steps waited for a shared slot, stack depth on
+long skip chains, steps started after a failure in a run sharing the slots, Join.ANY
+guards and defaults, match exclusivity under Join.ANY, events of a cancelled
+sub-workflow); they now pin the fixes down."""
 
 from __future__ import annotations
 
@@ -55,11 +58,6 @@ def one_step_sub(name: str = "inner") -> Workflow:
     return inner
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a sub-workflow whose steps all wait for a slot exits its nursery at once (Run.execute "
-    "waits only for tasks, not for queued steps): the queued step is later started on the "
-    "closed nursery -> RuntimeError 'Nursery is closed to new arrivals'"
-))
 def test_subworkflow_beside_a_running_step_under_max_concurrency_one() -> None:
     wf = Workflow("outer")
 
@@ -75,10 +73,6 @@ def test_subworkflow_beside_a_running_step_under_max_concurrency_one() -> None:
     assert result.peak_concurrency == 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "nested sub-workflows under max_concurrency=1 crash: a pass whose ready steps are all "
-    "queued for the shared slot finishes early, then the slot is handed to its closed nursery"
-))
 def test_nested_subworkflows_under_max_concurrency_one() -> None:
     leaf = Workflow("leaf")
 
@@ -133,19 +127,11 @@ def test_a_chain_of_300_skips_flows_down() -> None:
     assert dict(result.state) == {"flag": False}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "dead-path elimination recurses once per skipped step (consider -> skip -> "
-    "upstream_done -> consider): a chain of ~350 skipped steps raises RecursionError"
-))
 def test_a_long_chain_of_skips_does_not_overflow_the_stack() -> None:
     result = run(skipped_chain(1000), {"flag": False})
     assert len(skipped_steps(result)) == 1000  # "through any depth" (docs/conditions.md)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a failure inside a sub-workflow frees its slot before the outer run is stopped, so an "
-    "outer step waiting for a slot starts (a sync step runs to completion) after the failure"
-))
 def test_no_waiting_step_starts_after_a_failure_inside_a_subworkflow() -> None:
     ran: list[str] = []
     inner = Workflow("inner")
@@ -164,7 +150,12 @@ def test_no_waiting_step_starts_after_a_failure_inside_a_subworkflow() -> None:
     wf.add(inner, name="sub")
 
     @wf.step
-    def c(x: int) -> int:
+    async def gate(x: int) -> int:
+        await trio.sleep(0.5)  # holds a slot until q takes it over; c then waits
+        return x
+
+    @wf.step
+    def c(gate: int) -> int:
         ran.append("c")
         return 1
 
@@ -174,11 +165,6 @@ def test_no_waiting_step_starts_after_a_failure_inside_a_subworkflow() -> None:
     assert ran == []  # c waited for a slot when p failed: it must never start
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "an outer failure does not stop a sub-workflow's run before the freed slot is handed "
-    "to it, so its queued step starts (StepStarted at the failure time) and runs up to "
-    "its first checkpoint after the run has failed"
-))
 def test_no_queued_subworkflow_step_starts_after_an_outer_failure() -> None:
     ran: list[str] = []
     inner = Workflow("inner")
@@ -264,22 +250,12 @@ def test_join_any_reads_the_fold_of_arrived_writes_in_plan_order() -> None:
     assert result["scores"] == [1, 2]  # the final state folds in plan order
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a Join.ANY step's guard reads the plan-order prefix (Run.state), not the fold of "
-    "arrived writes its parameters get: a key the winning tip wrote looks unwritten, so "
-    "the guard is false and the step is skipped"
-))
 def test_join_any_guard_sees_the_key_its_winning_tip_wrote() -> None:
     result = run(racing_scores(lambda scores: len(scores) > 0))
     assert skipped_steps(result) == {}
     assert result["first"] == (1.0, [2])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a Join.ANY parameter whose reduced key got no write yet receives the reducer's "
-    "initial= (Fold.value_of_arrived), not its default as DESIGN says (and as Join.ALL "
-    "does when every writer was skipped)"
-))
 def test_join_any_param_with_no_arrived_write_takes_its_default() -> None:
     wf = Workflow("any-initial")
     wf.reducer("total", reducers.add, initial=0)
@@ -354,11 +330,6 @@ def two_slow_inner_steps_and_a_failing_sibling() -> Workflow:
     return wf
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a sub-workflow step cancelled while 2+ of its steps run emits no StepCancelled: the "
-    "inner Run.execute re-raises a BaseExceptionGroup of Cancelled, which run_step's "
-    "'except trio.Cancelled' does not catch"
-))
 def test_a_cancelled_subworkflow_step_reports_step_cancelled() -> None:
     seen: list[events.Event] = []
     plan = two_slow_inner_steps_and_a_failing_sibling().compile()
@@ -370,11 +341,6 @@ def test_a_cancelled_subworkflow_step_reports_step_cancelled() -> None:
     assert cancelled == {("p", ("sub",), 1.0), ("q", ("sub",), 1.0), ("sub", (), 1.0)}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "match() exclusivity is unsound for a Join.ANY step whose guard key is written by its "
-    "branch tips: the guard sees a partial value, so two 'exclusive' writers of one key "
-    "both run and SPX201 never fires"
-))
 def test_match_exclusive_writers_never_both_run() -> None:
     wf = Workflow("partial-route", reducers={"route": reducers.last_write_wins})
     ran: list[str] = []
