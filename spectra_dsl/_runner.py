@@ -73,6 +73,7 @@ class Run:
         self.state = state
         self.slots = slots
         self.on_event = on_event
+        self.quiet = on_event is None  # no callback: events are logged as tuples
         self.scope = scope
         self.log: EventLog = [] if log is None else log
         self.failures: dict[str, BaseException] = {}
@@ -84,7 +85,7 @@ class Run:
         # none: a step waiting for a slot held by another run is no task of ours.
         self.pending = len(plan.names)
         self.all_done = trio.Event()
-        self.queue: collections.deque[int] = collections.deque()
+        self.skip_queue: collections.deque[int] = collections.deque()
         self.draining = False
         # Sync steps run in worker threads.  Under a limit the slots already bound them,
         # and a thread abandoned by a timeout must not hold a place a retry needs; with
@@ -196,25 +197,12 @@ class Run:
 
     def release(self, positions: list[int], now: float) -> None:
         """Steps whose upstreams are all done: decide each, by priority (which matters
-        only when some may have to wait for a slot).
-
-        A skip releases more steps at once; they join a queue drained here, so a chain
-        of thousands of skips takes no stack."""
+        only when some may have to wait for a slot)."""
         if len(positions) > 1 and self.slots.limit is not None:
             priority = self.graph.priority
             positions.sort(key=lambda p: -priority[p])
-        if self.draining:
-            self.queue.extend(positions)
-            return
-        self.draining = True
-        try:
-            for position in positions:
-                self.consider(position, now)
-            queue = self.queue
-            while queue:
-                self.consider(queue.popleft(), now)
-        finally:
-            self.draining = False
+        for position in positions:
+            self.consider(position, now)
 
     def consider(self, position: int, now: float) -> None:
         """A step's upstreams are done: run it, or skip it (guard, missing input)."""
@@ -241,7 +229,10 @@ class Run:
         if tips and not any(self.finished[t] for t in tips):
             self.skip(position, now, "every branch of its Join.ANY was skipped")
             return
-        self.emit(ev.StepReady, now, self.names[position], self.scope)
+        if self.quiet:  # the hot path logs a tuple without a call (see emit)
+            self.log.append((ev.StepReady, (now, self.names[position], self.scope)))
+        else:
+            self.emit(ev.StepReady, now, self.names[position], self.scope)
         if self.is_body[position]:
             self.start(position)  # its own steps take the slots
         else:
@@ -261,7 +252,7 @@ class Run:
 
     def start(self, position: int) -> bool:
         """Start a step in the slot it was given (the :class:`Slots` callback)."""
-        if self.stopped or self.halt.halted or self.nursery is None:
+        if self.halt.halted or self.nursery is None:
             return False
         self.nursery.start_soon(self.run_step, position)
         return True
@@ -272,8 +263,18 @@ class Run:
         self.emit(ev.StepSkipped, now, self.names[position], reason, self.scope)
         for key in self.plan.keys[position]:
             self.resolve_unwritten(key, position)
-        self.upstream_done(position, now)
         self.one_done()
+        # A skip can release steps that are skipped in turn: a queue drained by the
+        # outermost skip, not recursion, so a chain of thousands of skips takes no stack.
+        self.skip_queue.append(position)
+        if self.draining:
+            return
+        self.draining = True
+        try:
+            while self.skip_queue:
+                self.upstream_done(self.skip_queue.popleft(), now)
+        finally:
+            self.draining = False
 
     def one_done(self) -> None:
         """A step finished or was skipped; when none is left, the run can end."""
@@ -305,7 +306,9 @@ class Run:
                 if self.joined[succ]:
                     self.emit_join(succ, now)
                 released.append(succ)
-        if released:
+        if len(released) == 1:
+            self.consider(released[0], now)
+        elif released:
             self.release(released, now)
 
     def emit_join(self, position: int, now: float) -> None:
@@ -344,7 +347,10 @@ class Run:
             self.fail(self.graph.index[error.step], error, holds_slot)
             return
         started = trio.current_time()
-        self.emit(ev.StepStarted, started, name, self.slots.in_flight, self.scope)
+        if self.quiet:
+            self.log.append((ev.StepStarted, (started, name, self.slots.in_flight, self.scope)))
+        else:
+            self.emit(ev.StepStarted, started, name, self.slots.in_flight, self.scope)
         try:
             if not self.plain[position]:
                 value = await self.attempts(position, kwargs)
@@ -433,13 +439,21 @@ class Run:
         key = self.simple_key[position]
         if key is not None:
             self.state[key] = value
-            self.emit(ev.StateWritten, now, key, name, None, self.scope)
+            if self.quiet:
+                self.log.append((ev.StateWritten, (now, key, name, None, self.scope)))
+            else:
+                self.emit(ev.StateWritten, now, key, name, None, self.scope)
         else:
             self.write_all(position, value, now)
         self.finished[position] = 1
-        self.emit(ev.StepFinished, now, name, now - started, self.scope)
+        if self.quiet:
+            self.log.append((ev.StepFinished, (now, name, now - started, self.scope)))
+        else:
+            self.emit(ev.StepFinished, now, name, now - started, self.scope)
         self.upstream_done(position, now)
-        self.one_done()
+        self.pending -= 1
+        if not self.pending:
+            self.all_done.set()
         if holds_slot:
             self.slots.release()
 
