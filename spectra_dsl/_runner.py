@@ -109,6 +109,9 @@ class Run:
             for key, info in plan.folded.items()
         }
         # The per-step tables the hot path reads, bound once.
+        self.successors = graph.successors
+        self.params = plan.params
+        self.is_async = plan.is_async
         self.tips = graph.tips
         self.priority = graph.priority
         self.plain = plan.plain
@@ -290,11 +293,13 @@ class Run:
 
     def upstream_done(self, position: int, now: float) -> None:
         """``position`` finished or was skipped: count it towards each successor's join."""
-        graph = self.graph
+        successors = self.successors[position]
+        if not successors:
+            return
         finished = self.finished[position]
         all_tips, remaining = self.tips, self.remaining
         released: list[int] = []
-        for succ in graph.successors[position]:
+        for succ in successors:
             tips = all_tips[succ]
             if tips and position in tips:
                 self.tips_left[succ] -= 1
@@ -326,10 +331,11 @@ class Run:
     def bind(self, position: int) -> dict[str, Any]:
         """The keyword arguments of a step, read from state (or left to defaults)."""
         state = self.state
+        if not self.tips[position]:
+            return {name: state[name] for name in self.params[position] if name in state}
         kwargs: dict[str, Any] = {}
-        any_join = bool(self.tips[position])
-        for name in self.plan.params[position]:
-            if any_join and name in self.folds:
+        for name in self.params[position]:
+            if name in self.folds:
                 value = self.folds[name].value_of_arrived()
                 if value is not NOTHING:
                     kwargs[name] = value
@@ -354,7 +360,7 @@ class Run:
         try:
             if not self.plain[position]:
                 value = await self.attempts(position, kwargs)
-            elif self.plan.is_async[position]:
+            elif self.is_async[position]:
                 value = await self.fns[position](**kwargs)  # type: ignore[misc]
             else:
                 value = await self.call(position, kwargs)
