@@ -37,9 +37,8 @@ class RunResult(Mapping[str, Any]):
         """Every event of the run, in the order it happened."""
         log = self._log
         for i, entry in enumerate(log):
-            if type(entry) is tuple:
-                cls, args = entry
-                log[i] = cls(*args)
+            if type(entry) is tuple:  # (cls, *fields), as the runner logs it
+                log[i] = entry[0](*entry[1:])
         return list(log)
 
     def events_of(self, kind: type[E]) -> list[E]:

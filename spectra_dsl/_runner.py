@@ -129,9 +129,10 @@ class Run:
     # -- events ---------------------------------------------------------------------
 
     def emit(self, cls: type[ev.Event], *args: Any) -> None:
-        """Log an event (as a tuple unless a callback wants the object now)."""
+        """Log an event: as a flat tuple ``(cls, *fields)``, made into the event object
+        only when read, unless a callback wants the object now."""
         if self.on_event is None:
-            self.log.append((cls, args))
+            self.log.append((cls, *args))
         else:
             event = cls(*args)
             self.log.append(event)
@@ -233,7 +234,7 @@ class Run:
             self.skip(position, now, "every branch of its Join.ANY was skipped")
             return
         if self.quiet:  # the hot path logs a tuple without a call (see emit)
-            self.log.append((ev.StepReady, (now, self.names[position], self.scope)))
+            self.log.append((ev.StepReady, now, self.names[position], self.scope))
         else:
             self.emit(ev.StepReady, now, self.names[position], self.scope)
         if self.is_body[position]:
@@ -354,7 +355,7 @@ class Run:
             return
         started = trio.current_time()
         if self.quiet:
-            self.log.append((ev.StepStarted, (started, name, self.slots.in_flight, self.scope)))
+            self.log.append((ev.StepStarted, started, name, self.slots.in_flight, self.scope))
         else:
             self.emit(ev.StepStarted, started, name, self.slots.in_flight, self.scope)
         try:
@@ -446,14 +447,14 @@ class Run:
         if key is not None:
             self.state[key] = value
             if self.quiet:
-                self.log.append((ev.StateWritten, (now, key, name, None, self.scope)))
+                self.log.append((ev.StateWritten, now, key, name, None, self.scope))
             else:
                 self.emit(ev.StateWritten, now, key, name, None, self.scope)
         else:
             self.write_all(position, value, now)
         self.finished[position] = 1
         if self.quiet:
-            self.log.append((ev.StepFinished, (now, name, now - started, self.scope)))
+            self.log.append((ev.StepFinished, now, name, now - started, self.scope))
         else:
             self.emit(ev.StepFinished, now, name, now - started, self.scope)
         self.upstream_done(position, now)
