@@ -81,8 +81,8 @@ def reference(dag: GuardedDag, order: tuple[str, ...]) -> tuple[dict[str, Any], 
     return state, ran
 
 
-@settings(max_examples=200, deadline=None)
-@given(guarded_dags(), limits())
+@settings(max_examples=600, deadline=None)
+@given(guarded_dags(max_steps=14), limits())
 def test_guarded_runs_match_a_sequential_reference(dag: GuardedDag, limit: int | None) -> None:
     calls: list[str] = []
     plan = build(dag, calls).compile()
