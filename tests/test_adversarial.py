@@ -121,15 +121,10 @@ def skipped_chain(length: int) -> Workflow:
     return wf
 
 
-def test_a_chain_of_300_skips_flows_down() -> None:
-    result = run(skipped_chain(300), {"flag": False})
-    assert len(skipped_steps(result)) == 300
-    assert dict(result.state) == {"flag": False}
-
-
 def test_a_long_chain_of_skips_does_not_overflow_the_stack() -> None:
     result = run(skipped_chain(1000), {"flag": False})
     assert len(skipped_steps(result)) == 1000  # "through any depth" (docs/conditions.md)
+    assert dict(result.state) == {"flag": False}
 
 
 def test_no_waiting_step_starts_after_a_failure_inside_a_subworkflow() -> None:
