@@ -165,6 +165,12 @@ class Workflow:
             raise TypeError(f"add() takes a Workflow, not {sub!r}; use step() for functions")
         if not isinstance(name, str):
             raise TypeError(f"add() needs name= as a string, not {name!r}")
+        if sub is self or self in sub._nested():
+            raise ValueError(
+                f"adding workflow '{sub.name}' to '{self.name}' would make '{self.name}' "
+                "contain itself; to run a workflow again and again, use "
+                "repeat=Repeat(...)"
+            )
         if repeat is not None and not isinstance(repeat, Repeat):
             raise TypeError(f"repeat= takes Repeat(until=..., max_iterations=...), not {repeat!r}")
         make_options(name, None, None, when, None, None)  # checks when=
@@ -180,6 +186,17 @@ class Workflow:
         else:
             mapping = tuple((k, k) for k in writes)
         self._steps.append(_Added(sub, name, mapping, repeat, when, call_site(1)))
+
+    def _nested(self) -> set[Workflow]:
+        """Every workflow added to this one, at any depth."""
+        found: set[Workflow] = set()
+        todo = [e.body for e in self._steps if isinstance(e, _Added)]
+        while todo:
+            body = todo.pop()
+            if body not in found:
+                found.add(body)
+                todo.extend(e.body for e in body._steps if isinstance(e, _Added))
+        return found
 
     def reducer(self, key: str, fn: Reducer, *, initial: Any = NOTHING) -> None:
         """Fold every write to ``key`` with ``fn(acc, value)``, in plan order.

@@ -612,3 +612,18 @@ async def test_a_failure_inside_a_sub_workflow_names_both_steps(
     )
     assert sorted(cleanups) == ["sibling", "slow"]
     assert trio.current_time() == 1
+
+
+def test_a_workflow_cannot_contain_itself() -> None:
+    a = Workflow("a")
+    b = Workflow("b")
+
+    @b.step
+    async def work(x: int) -> int:
+        return x
+
+    a.add(b, name="inner")
+    with pytest.raises(ValueError, match="would make 'b' contain itself"):
+        b.add(a, name="outer")
+    with pytest.raises(ValueError, match="use repeat=Repeat"):
+        a.add(a, name="again")
