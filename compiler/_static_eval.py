@@ -102,10 +102,13 @@ def evaluate(module: Module, node: ast.expr, depth: int = 0) -> object:
         right = evaluate(module, node.right, depth + 1)
         numbers = (int, float)
         if isinstance(left, numbers) and isinstance(right, numbers):
+            if not _small_enough(node.op, left, right):
+                return UNKNOWN
             try:
-                return _BINOPS[type(node.op)](left, right)
+                folded = _BINOPS[type(node.op)](left, right)
             except (ArithmeticError, ValueError):
                 return UNKNOWN
+            return folded if _bounded(folded) else UNKNOWN
         return UNKNOWN
     if isinstance(node, ast.Call):
         dsl = module.dsl_name(node.func)
@@ -114,6 +117,28 @@ def evaluate(module: Module, node: ast.expr, depth: int = 0) -> object:
         if dsl == "match":
             return _match(module, node, depth)
     return UNKNOWN
+
+
+#: The largest integer (in bits) constant folding computes; anything bigger is UNKNOWN,
+#: so ``9 ** 9 ** 9`` or ``1 << 10 ** 9`` cannot hang or exhaust memory.
+MAX_INT_BITS = 4096
+
+
+def _bounded(value: object) -> bool:
+    return not isinstance(value, int) or value.bit_length() <= MAX_INT_BITS
+
+
+def _small_enough(op: ast.operator, left: float, right: float) -> bool:
+    """False when ``left <op> right`` could be too large to compute quickly."""
+    if not (_bounded(left) and _bounded(right)):
+        return False
+    if isinstance(op, ast.Pow) and isinstance(left, int) and isinstance(right, int):
+        if abs(left) <= 1:
+            return True
+        return right * max(abs(left).bit_length(), 1) <= MAX_INT_BITS
+    if isinstance(op, ast.Mult) and isinstance(left, int) and isinstance(right, int):
+        return left.bit_length() + right.bit_length() <= MAX_INT_BITS
+    return True
 
 
 def _evaluate_name(module: Module, name: str, depth: int) -> object:
