@@ -38,6 +38,10 @@ MAX_IMPORT_DEPTH = 16
 MAX_PACKAGE_DEPTH = 32
 
 _FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+#: Kinds of binding a module records for a name.
+_DSL, _IMPORT, _CONSTANT, _DEFINITION, _OTHER = "dsl", "import", "constant", "def", "other"
+#: (line after which it is in force, kind, the ImportRef / expression / def / dsl name)
+_Binding = tuple[int, str, object]
 _DefNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 _PARAM_KINDS = (
     ("posonlyargs", ir.POSITIONAL_ONLY),
@@ -154,6 +158,9 @@ class Module:
         self.imports: dict[str, ImportRef] = {}
         self.constants: dict[str, ast.expr] = {}
         self.definitions: dict[str, _DefNode] = {}
+        #: name -> every binding in order, (line it takes effect after, kind, value), for
+        #: resolving a name bound more than once to the binding in force where it is used
+        self.history: dict[str, list[_Binding]] = {}
         for statement in tree.body:
             self._record(statement)
 
@@ -167,12 +174,13 @@ class Module:
         inner._lines = self.lines
         inner.dsl, inner.imports = dict(self.dsl), dict(self.imports)
         inner.constants, inner.definitions = dict(self.constants), dict(self.definitions)
+        # module names are read as bound last (the function runs after the module did)
+        inner.history = {}
         arguments = function.args
         for arg in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
                     arguments.vararg, arguments.kwarg):
             if arg is not None:
-                for table in (inner.dsl, inner.imports, inner.constants, inner.definitions):
-                    table.pop(arg.arg, None)
+                inner._bind(arg.arg, _OTHER, None, 0)
         for statement in function.body:
             inner._record(statement)
         return inner
@@ -185,34 +193,85 @@ class Module:
         return self._lines
 
     def _record(self, statement: ast.stmt) -> None:
+        line = statement.end_lineno or statement.lineno
         if isinstance(statement, ast.Import):
             for alias in statement.names:
                 if alias.name.split(".")[0] == DSL_PACKAGE:
                     local = alias.asname or DSL_PACKAGE
-                    self.dsl[local] = alias.name if alias.asname else DSL_PACKAGE
+                    self._bind(local, _DSL, alias.name if alias.asname else DSL_PACKAGE, line)
                 elif alias.asname:
-                    self.imports[alias.asname] = ImportRef(alias.name, 0, None)
+                    self._bind(alias.asname, _IMPORT, ImportRef(alias.name, 0, None), line)
                 else:
                     top = alias.name.split(".")[0]
-                    self.imports[top] = ImportRef(top, 0, None)
+                    self._bind(top, _IMPORT, ImportRef(top, 0, None), line)
         elif isinstance(statement, ast.ImportFrom):
             module = statement.module or ""
             for alias in statement.names:
                 local = alias.asname or alias.name
                 if statement.level == 0 and module.split(".")[0] == DSL_PACKAGE:
-                    self.dsl[local] = f"{module}.{alias.name}"
+                    self._bind(local, _DSL, f"{module}.{alias.name}", line)
                 elif alias.name != "*":
-                    self.imports[local] = ImportRef(module, statement.level, alias.name)
+                    self._bind(local, _IMPORT, ImportRef(module, statement.level, alias.name),
+                               line)
         elif isinstance(statement, ast.Assign):
             for target in statement.targets:
                 if isinstance(target, ast.Name):
-                    self.constants[target.id] = statement.value
+                    self._bind(target.id, _CONSTANT, statement.value, line)
+                else:
+                    self._bind_others(target, line)
         elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
             if isinstance(statement.target, ast.Name):
-                self.constants[statement.target.id] = statement.value
+                self._bind(statement.target.id, _CONSTANT, statement.value, line)
+        elif isinstance(statement, ast.AugAssign | ast.For | ast.AsyncFor):
+            self._bind_others(statement.target, line)
         elif isinstance(statement, _DefNode):
-            self.definitions[statement.name] = statement
-            self.constants.pop(statement.name, None)
+            self._bind(statement.name, _DEFINITION, statement, line)
+
+    def _bind_others(self, target: ast.AST, line: int) -> None:
+        """Names bound to values the reader does not follow (``a, b = ...``, ``x += 1``)."""
+        for node in ast.walk(target):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                self._bind(node.id, _OTHER, None, line)
+
+    def _table(self, kind: str) -> dict[str, object] | None:
+        tables: dict[str, dict[str, object]] = {
+            _DSL: self.dsl, _IMPORT: self.imports,  # type: ignore[dict-item]
+            _CONSTANT: self.constants, _DEFINITION: self.definitions,  # type: ignore[dict-item]
+        }
+        return tables.get(kind)
+
+    def _final(self, name: str) -> _Binding | None:
+        for kind in (_DEFINITION, _CONSTANT, _IMPORT, _DSL):
+            table = self._table(kind)
+            if table is not None and name in table:
+                return (0, kind, table[name])
+        return None
+
+    def _bind(self, name: str, kind: str, value: object, line: int) -> None:
+        entries = self.history.get(name)
+        if entries is None:
+            inherited = self._final(name)  # from the module, in a function's scope
+            entries = self.history[name] = [inherited] if inherited is not None else []
+        entries.append((line, kind, value))
+        for other in (_DSL, _IMPORT, _CONSTANT, _DEFINITION):
+            table = self._table(other)
+            assert table is not None
+            if other == kind:
+                table[name] = value
+            else:
+                table.pop(name, None)
+
+    def binding(self, name: str, line: int | None) -> _Binding | None:
+        """The binding of ``name`` in force at ``line`` (None: the last one): the latest
+        made by a statement that ends before ``line``."""
+        entries = self.history.get(name)
+        if line is None or entries is None or len(entries) < 2:
+            return self._final(name)
+        found = None
+        for entry in entries:
+            if entry[0] < line:
+                found = entry
+        return found
 
     # -- names ------------------------------------------------------------------------
 
@@ -238,11 +297,13 @@ class Module:
                 return ".".join(parts[index:])
         return None
 
-    def follow_import(self, name: str) -> tuple[Module, str | None] | None:
+    def follow_import(self, name: str, line: int | None = None
+                      ) -> tuple[Module, str | None] | None:
         """The module an imported ``name`` comes from, and its name there (None: the
         module itself), or None when it is no import of a readable module."""
-        ref = self.imports.get(name)
-        if ref is None:
+        bound = self.binding(name, line)
+        ref = bound[2] if bound is not None and bound[1] == _IMPORT else None
+        if not isinstance(ref, ImportRef):
             return None
         if ref.name is None:
             target = self.loader.find_module(self.path, ref.module, ref.level)
@@ -264,26 +325,37 @@ class Module:
         if depth > 16:
             return None
         if isinstance(node, ast.Name):
-            return self._lookup_name(node.id, depth)
+            return self._lookup_name(node.id, depth, node.lineno)
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            found = self.follow_import(node.value.id)
+            found = self.follow_import(node.value.id, node.value.lineno)
             if found is not None and found[1] is None:
                 return found[0]._lookup_name(node.attr, depth + 1)
         return None
 
-    def _lookup_name(self, name: str, depth: int) -> tuple[Module, ast.AST] | None:
+    def _lookup_name(self, name: str, depth: int,
+                     line: int | None = None) -> tuple[Module, ast.AST] | None:
         if depth > MAX_IMPORT_DEPTH:
             return None
-        if name in self.definitions:
-            return self, self.definitions[name]
-        if name in self.constants:
-            value = self.constants[name]
+        bound = self.binding(name, line)
+        if bound is None:
+            return None
+        kind, value = bound[1], bound[2]
+        if kind == _DEFINITION and isinstance(value, ast.AST):
+            return self, value
+        if kind == _CONSTANT and isinstance(value, ast.expr):
             if isinstance(value, ast.Name | ast.Attribute) and depth < 16:
                 return self.lookup(value, depth + 1)
             return self, value
-        found = self.follow_import(name)
+        found = self.follow_import(name, line)
         if found is not None and found[1] is not None:
             return found[0]._lookup_name(found[1], depth + 1)
+        return None
+
+    def constant(self, node: ast.Name) -> ast.expr | None:
+        """The expression ``node`` is bound to where it is used, if a constant."""
+        bound = self.binding(node.id, node.lineno)
+        if bound is not None and bound[1] == _CONSTANT and isinstance(bound[2], ast.expr):
+            return bound[2]
         return None
 
     def location(self, node: ast.stmt | ast.expr) -> ir.SourceLocation:
@@ -537,7 +609,7 @@ class _Reader:
                     out.append(element)
             return out
         if isinstance(node, ast.Name) and depth < 8:
-            bound = self.module.constants.get(node.id)
+            bound = self.module.constant(node)
             if bound is not None:
                 return self._sequence(bound, depth + 1)
         return None
@@ -943,11 +1015,10 @@ class _Reader:
     # -- reducers ---------------------------------------------------------------------------
 
     def _reducer_dict(self, builder: _Builder, node: ast.expr) -> None:
-        if isinstance(node, ast.Name) and isinstance(self.module.constants.get(node.id),
-                                                      ast.Dict):
-            bound = self.module.constants[node.id]
-            assert isinstance(bound, ast.Dict)
-            node = bound
+        if isinstance(node, ast.Name):
+            bound = self.module.constant(node)
+            if isinstance(bound, ast.Dict):
+                node = bound
         if not isinstance(node, ast.Dict):
             self.skip(f"workflow '{builder.name}': reducers={describe(node)} is not "
                       "followed, so no reducer is known; write the dict literally",

@@ -86,7 +86,7 @@ def evaluate(module: Module, node: ast.expr, depth: int = 0) -> object:
                 return UNKNOWN
         return result
     if isinstance(node, ast.Name):
-        return _evaluate_name(module, node.id, depth)
+        return _evaluate_name(module, node.id, depth, node.lineno)
     if isinstance(node, ast.Attribute):
         dsl = module.dsl_name(node)
         if dsl in JOIN_MEMBERS:
@@ -141,13 +141,16 @@ def _small_enough(op: ast.operator, left: float, right: float) -> bool:
     return True
 
 
-def _evaluate_name(module: Module, name: str, depth: int) -> object:
+def _evaluate_name(module: Module, name: str, depth: int, line: int | None = None) -> object:
+    """The value of ``name`` as bound at ``line`` (None: its last binding)."""
     if depth > MAX_DEPTH:
         return UNKNOWN
-    bound = module.constants.get(name)
-    if bound is not None:
-        return evaluate(module, bound, depth + 1)
-    target = module.follow_import(name)
+    bound = module.binding(name, line)
+    if bound is None:
+        return UNKNOWN
+    if bound[1] == "constant" and isinstance(bound[2], ast.expr):
+        return evaluate(module, bound[2], depth + 1)
+    target = module.follow_import(name, line)
     if target is not None:
         other, other_name = target
         if other_name is not None:

@@ -82,8 +82,6 @@ def b(x: int) -> int: return x
 # -- bugs (strict xfails) -------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="constants are read at their last module binding, "
-                   "so JOIN rebound after the decorator gives a false SPX102")
 def test_constant_rebound_after_use(tmp_path: Path) -> None:
     found = assert_parity(tmp_path, "adv_rebound_const", FAN_IN_HEAD + """\
 J = Join.ALL
@@ -94,8 +92,6 @@ J = Join.ANY
     assert found == []
 
 
-@pytest.mark.xfail(strict=True, reason="steps=[c] resolves c to its last definition in the "
-                   "module, not the one bound when Workflow(...) ran: SPX101 missed")
 def test_step_redefined_after_workflow(tmp_path: Path) -> None:
     found = assert_parity(tmp_path, "adv_redefined", """\
 from spectra_dsl import Workflow, Join, step
