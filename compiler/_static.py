@@ -161,6 +161,9 @@ class Module:
         #: name -> every binding in order, (line it takes effect after, kind, value), for
         #: resolving a name bound more than once to the binding in force where it is used
         self.history: dict[str, list[_Binding]] = {}
+        #: id of a def -> (line, options call) of each ``step(...)(fn)``-like statement
+        #: that marked it after its definition, in order
+        self.marks: dict[int, list[tuple[int, ast.Call]]] = {}
         for statement in tree.body:
             self._record(statement)
 
@@ -176,6 +179,7 @@ class Module:
         inner.constants, inner.definitions = dict(self.constants), dict(self.definitions)
         # module names are read as bound last (the function runs after the module did)
         inner.history = {}
+        inner.marks = {key: list(value) for key, value in self.marks.items()}
         arguments = function.args
         for arg in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
                     arguments.vararg, arguments.kwarg):
@@ -213,10 +217,16 @@ class Module:
                 elif alias.name != "*":
                     self._bind(local, _IMPORT, ImportRef(module, statement.level, alias.name),
                                line)
+        elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+            self._mark(statement.value, line)
         elif isinstance(statement, ast.Assign):
+            value = statement.value
+            if isinstance(value, ast.Call):
+                marked = self._mark(value, line)
+                value = value if marked is None else marked  # step(fn) returns fn
             for target in statement.targets:
                 if isinstance(target, ast.Name):
-                    self._bind(target.id, _CONSTANT, statement.value, line)
+                    self._bind(target.id, _CONSTANT, value, line)
                 else:
                     self._bind_others(target, line)
         elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
@@ -226,6 +236,51 @@ class Module:
             self._bind_others(statement.target, line)
         elif isinstance(statement, _DefNode):
             self._bind(statement.name, _DEFINITION, statement, line)
+
+    def step_form(self, call: ast.Call) -> tuple[ast.expr, ast.Call | None, bool] | None:
+        """(fn, options call, keeps) when ``call`` is ``step(fn, ...)``, ``step(...)(fn)``,
+        ``wf.step(fn, ...)`` or ``wf.step(...)(fn)``; ``keeps`` when the call keeps the
+        options already recorded on ``fn`` (a bare ``wf.step(fn)``)."""
+        if len(call.args) != 1 or call.keywords and isinstance(call.func, ast.Call):
+            return None
+        fn = call.args[0]
+        if isinstance(fn, ast.Starred):
+            return None
+        outer = call.func
+        if isinstance(outer, ast.Call):
+            if outer.args or not self._is_step(outer.func):
+                return None
+            options = ast.Call(func=outer.func, args=[], keywords=outer.keywords)
+            return fn, ast.copy_location(options, outer), False
+        if not self._is_step(outer):
+            return None
+        options = ast.Call(func=outer, args=[], keywords=call.keywords)
+        keeps = not call.keywords and self.dsl_name(outer) != "step"
+        return fn, ast.copy_location(options, call), keeps
+
+    def _is_step(self, node: ast.expr) -> bool:
+        """``step`` of spectra_dsl, or ``wf.step`` of a workflow ``wf`` of this module."""
+        if self.dsl_name(node) == "step":
+            return True
+        return (isinstance(node, ast.Attribute) and node.attr == "step"
+                and isinstance(node.value, ast.Name) and self.is_workflow(node.value))
+
+    def is_workflow(self, node: ast.Name) -> bool:
+        """True when ``node`` names a ``Workflow(...)`` built in this module."""
+        bound = self.constant(node)
+        return isinstance(bound, ast.Call) and self.dsl_name(bound.func) == "Workflow"
+
+    def _mark(self, call: ast.Call, line: int) -> ast.expr | None:
+        """Record a ``step(...)(fn)`` statement on ``fn``'s def; returns ``fn``."""
+        form = self.step_form(call)
+        if form is None:
+            return None
+        fn, options, keeps = form
+        found = self.lookup(fn)
+        if found is not None and found[0] is self and isinstance(found[1], _DefNode):
+            if not keeps and options is not None:
+                self.marks.setdefault(id(found[1]), []).append((line, options))
+        return fn
 
     def _bind_others(self, target: ast.AST, line: int) -> None:
         """Names bound to values the reader does not follow (``a, b = ...``, ``x += 1``)."""
@@ -625,7 +680,8 @@ class _Reader:
         module, node = found
         reader = self if module is self.module else _Reader(module)
         if isinstance(node, _DefNode):
-            options = reader._marked_options(node)
+            options = reader._marked_options(
+                node, element.lineno if reader is self else None)
             spec = reader._step_from_def(node, options or {}, builder)
             if reader is not self:
                 self.found.extend(reader.found)
@@ -655,12 +711,29 @@ class _Reader:
             return target.value.id, call
         return None
 
-    def _marked_options(self, node: _DefNode) -> dict[str, ast.expr] | None:
-        """The keyword options of the ``@step(...)`` that marks ``node`` (None: unmarked)."""
-        for decorator in node.decorator_list:
+    def _marked_options(self, node: _DefNode, line: int | None = None,
+                        decorators: list[ast.expr] | None = None
+                        ) -> dict[str, ast.expr] | None:
+        """The keyword options recorded on ``node`` where it is used at ``line`` (None:
+        after the module ran): by the last ``step(...)(fn)`` statement before ``line``,
+        else by the step decorators (None: unmarked)."""
+        if decorators is None:
+            marks = [call for at, call in self.module.marks.get(id(node), [])
+                     if line is None or at < line]
+            if marks:
+                return self._call_options(marks[-1], node)
+            decorators = node.decorator_list
+        for position, decorator in enumerate(decorators):
             call = decorator if isinstance(decorator, ast.Call) else None
             target = call.func if call is not None else decorator
             if self.module.dsl_name(target) == "step":
+                return self._call_options(call, node)
+            if (isinstance(target, ast.Attribute) and target.attr == "step"
+                    and isinstance(target.value, ast.Name)
+                    and (target.value.id in self.builders
+                         or self.module.is_workflow(target.value))):
+                if call is None:  # a bare @wf.step keeps what a step decorator below set
+                    return self._marked_options(node, line, decorators[position + 1:]) or {}
                 return self._call_options(call, node)
         return None
 
@@ -713,9 +786,8 @@ class _Reader:
             self.handled.add(id(decorator))
             options = self._call_options(marked[1], node)
             if marked[1] is None:  # a bare @wf.step keeps what a @step below it recorded
-                below = ast.ClassDef(name=node.name, bases=[], keywords=[], body=[],
-                                     decorator_list=node.decorator_list[position + 1:])
-                options = self._marked_options(below) or {}
+                options = self._marked_options(
+                    node, None, node.decorator_list[position + 1:]) or {}
             builder.steps.append(self._step_from_def(node, options, builder))
 
     def _method_call(self, call: ast.Call) -> None:
@@ -735,6 +807,16 @@ class _Reader:
         if builder is not None:
             self.handled.add(id(call))
             self._step_call(builder, call)
+            return
+        inner = call.func
+        builder = None if not isinstance(inner, ast.Call) else self._workflow_of(
+            inner.func, "step")
+        if builder is not None and isinstance(inner, ast.Call) and not inner.args:
+            # wf.step(name=...)(fn): the options of the first call, fn of the second
+            self.handled |= {id(call), id(inner)}
+            merged = ast.copy_location(
+                ast.Call(func=inner.func, args=call.args, keywords=inner.keywords), call)
+            self._step_call(builder, merged, keeps=False)
             return
         builder = self._workflow_of(call.func, "add")
         if builder is not None:
@@ -837,8 +919,9 @@ class _Reader:
                       workflow=builder.name)
         return spec
 
-    def _step_call(self, builder: _Builder, call: ast.Call) -> None:
-        """``wf.step(fn, join=...)`` written as a call rather than a decorator."""
+    def _step_call(self, builder: _Builder, call: ast.Call, keeps: bool = True) -> None:
+        """``wf.step(fn, join=...)`` written as a call rather than a decorator (``keeps``:
+        without options it keeps what ``@step`` recorded on ``fn``)."""
         if len(call.args) != 1:
             self.skip(f"workflow '{builder.name}': {describe(call)} is not followed",
                       self.module.line_location(call.lineno), workflow=builder.name)
@@ -852,15 +935,16 @@ class _Reader:
                       self.module.line_location(call.lineno), workflow=builder.name)
             return
         module = found[0]
-        if call.keywords:
+        if call.keywords or not keeps:
             fake = ast.Call(func=call.func, args=[], keywords=call.keywords)
             builder.steps.append(self._step_from_def(node, self._call_options(fake, node),
                                                      builder))
             return
         # wf.step(fn) keeps what @step recorded on fn, read where fn is defined
         reader = self if module is self.module else _Reader(module)
-        builder.steps.append(reader._step_from_def(node, reader._marked_options(node) or {},
-                                                   builder))
+        line = call.lineno if reader is self else None
+        builder.steps.append(reader._step_from_def(
+            node, reader._marked_options(node, line) or {}, builder))
         if reader is not self:
             self.found.extend(reader.found)
 

@@ -108,8 +108,6 @@ def c(a: int, b: int) -> int: return a
     assert codes(found) == {"SPX101"}
 
 
-@pytest.mark.xfail(strict=True, reason="a module-level step(join=...)(fn) statement is "
-                   "ignored silently: false SPX101 on a workflow that compiles clean")
 def test_step_called_as_a_statement(tmp_path: Path) -> None:
     found = assert_parity(tmp_path, "adv_step_call", """\
 from spectra_dsl import Workflow, Join, step
@@ -187,9 +185,6 @@ def a(x: int) -> int: return x
     assert linted == live or "SPX902" in codes(linted)
 
 
-@pytest.mark.xfail(strict=True, reason="wf.step(name=...)(fn) at module level is SPX902 "
-                   "'inside an expression ... only module-level statements are' (wrong) "
-                   "and the step is dropped")
 def test_curried_wf_step_call(tmp_path: Path) -> None:
     found = assert_parity(tmp_path, "adv_curried", """\
 from spectra_dsl import Workflow
@@ -204,8 +199,6 @@ wf.step(c)
     assert codes(found) == {"SPX101"}
 
 
-@pytest.mark.xfail(strict=True, reason="@two.step stacked on @one.step(join=...) keeps the "
-                   "join at run time (SPX103 in 'two'); the linter only looks below for @step")
 def test_bare_wf_step_over_another_workflows_step(tmp_path: Path) -> None:
     found = assert_parity(tmp_path, "adv_two_wf", """\
 from spectra_dsl import Workflow, Join
