@@ -241,7 +241,7 @@ class Module:
         """(fn, options call, keeps) when ``call`` is ``step(fn, ...)``, ``step(...)(fn)``,
         ``wf.step(fn, ...)`` or ``wf.step(...)(fn)``; ``keeps`` when the call keeps the
         options already recorded on ``fn`` (a bare ``wf.step(fn)``)."""
-        if len(call.args) != 1 or call.keywords and isinstance(call.func, ast.Call):
+        if len(call.args) != 1 or (call.keywords and isinstance(call.func, ast.Call)):
             return None
         fn = call.args[0]
         if isinstance(fn, ast.Starred):
@@ -277,9 +277,9 @@ class Module:
             return None
         fn, options, keeps = form
         found = self.lookup(fn)
-        if found is not None and found[0] is self and isinstance(found[1], _DefNode):
-            if not keeps and options is not None:
-                self.marks.setdefault(id(found[1]), []).append((line, options))
+        if (found is not None and found[0] is self and isinstance(found[1], _DefNode)
+                and not keeps and options is not None):
+            self.marks.setdefault(id(found[1]), []).append((line, options))
         return fn
 
     def _bind_others(self, target: ast.AST, line: int) -> None:
