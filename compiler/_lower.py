@@ -64,11 +64,6 @@ class Compilation(Findings):
     keys: frozenset[str] = frozenset()
 
 
-def _compile_body(
-    body: ir.WorkflowSpec,
-) -> tuple[tuple[Diagnostic, ...], Mapping[str, bool], frozenset[str]]:
-    result = compile_workflow(body)
-    return result.diagnostics, result.inputs, result.keys
 
 
 def compile_workflow(spec: ir.WorkflowSpec) -> Compilation:
@@ -78,7 +73,17 @@ def compile_workflow(spec: ir.WorkflowSpec) -> Compilation:
 
 
 def _compile(spec: ir.WorkflowSpec) -> Compilation:
-    expanded, found = expand_bodies(spec.steps, _compile_body)
+    depths: dict[int, int] = {}  # id(body) -> the longest path through a sub-workflow
+
+    def compile_body(
+        body: ir.WorkflowSpec,
+    ) -> tuple[tuple[Diagnostic, ...], Mapping[str, bool], frozenset[str]]:
+        result = compile_workflow(body)
+        if result.graph is not None:
+            depths[id(body)] = max(result.graph.priority, default=1)
+        return result.diagnostics, result.inputs, result.keys
+
+    expanded, found = expand_bodies(spec.steps, compile_body)
     if found or any(s.body is not None for s in spec.steps):
         spec = attrs.evolve(spec, steps=tuple(expanded))
     res = resolve(spec)
@@ -104,7 +109,7 @@ def _compile(spec: ir.WorkflowSpec) -> Compilation:
     keys = frozenset(res.writers)
     if any(d.is_error for d in found):
         return Compilation(None, tuple(found), inputs, keys)
-    graph = _lower(spec, res, ordering.order, position, ancestors)
+    graph = _lower(spec, res, ordering.order, position, ancestors, depths)
     return Compilation(graph, tuple(found), inputs, keys)
 
 
@@ -115,7 +120,7 @@ def _requires(step: ir.StepSpec, name: str) -> bool:
 
 def _lower(
     spec: ir.WorkflowSpec, res: Resolution, order: list[int], position: list[int],
-    ancestors: list[int],
+    ancestors: list[int], depths: Mapping[int, int],
 ) -> ExecutionGraph:
     steps = res.steps
     n = len(order)
@@ -137,10 +142,12 @@ def _lower(
             frozenset(position[t] for t in branch_tips(upstreams, ancestors))
             if join == "any" else frozenset()
         )
-    priority = [1] * n
+    # A step counts 1; a sub-workflow step counts the longest path through its body.
+    weight = [depths.get(id(steps[node].body), 1) for node in order]
+    priority = weight[:]
     for pos in range(n - 1, -1, -1):
         if succs[pos]:
-            priority[pos] = 1 + max(priority[s] for s in succs[pos])
+            priority[pos] = weight[pos] + max(priority[s] for s in succs[pos])
     required: dict[str, list[str]] = {}
     optional: dict[str, list[str]] = {}
     for name, readers in res.inputs.items():

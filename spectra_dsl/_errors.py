@@ -128,6 +128,8 @@ class LoopLimitExceeded(StepFailed):
         )
         super().__init__(step, {step: reason})
         self.__cause__ = reason
+        #: Which run's loop step raised it (set by the runner).
+        self.origin: object = None
 
 
 class ReducerError(SpectraError):

