@@ -267,8 +267,9 @@ class Module:
 
     def is_workflow(self, node: ast.Name) -> bool:
         """True when ``node`` names a ``Workflow(...)`` built in this module."""
-        bound = self.constant(node)
-        return isinstance(bound, ast.Call) and self.dsl_name(bound.func) == "Workflow"
+        found = self.lookup(node)
+        return (found is not None and found[0] is self and isinstance(found[1], ast.Call)
+                and self.dsl_name(found[1].func) == "Workflow")
 
     def _mark(self, call: ast.Call, line: int) -> ast.expr | None:
         """Record a ``step(...)(fn)`` statement on ``fn``'s def; returns ``fn``."""
@@ -541,7 +542,8 @@ class _Reader:
                     self.found.extend(inner.found)
                     self.handled |= inner.handled
         self._unfollowed()
-        return [*self.finished, *self.builders.values(), *scoped]
+        unique = {id(b): b for b in (*self.finished, *self.builders.values(), *scoped)}
+        return list(unique.values())
 
     def _statement(self, statement: ast.stmt) -> None:
         if isinstance(statement, ast.Assign | ast.AnnAssign):
@@ -558,6 +560,14 @@ class _Reader:
                               "'wf = Workflow(...)' so its steps can be followed",
                               builder.location, workflow=builder.name)
                 self._bind(names[0] if names else "", builder)
+            elif (isinstance(value, ast.Name) and value.id in self.builders
+                  and all(isinstance(t, ast.Name) for t in targets)):
+                builder = self.builders[value.id]  # w2 = wf: another name for wf
+                for target in targets:
+                    assert isinstance(target, ast.Name)
+                    if self.builders.get(target.id) not in (None, builder):
+                        self.finished.append(self.builders.pop(target.id))
+                    self.builders[target.id] = builder
             else:
                 for target in targets:
                     if isinstance(target, ast.Name) and target.id in self.builders:

@@ -120,8 +120,6 @@ wf = Workflow("w", steps=[a, b, c])
     assert found == []
 
 
-@pytest.mark.xfail(strict=True, reason="@alias.step where alias = wf is dropped silently: "
-                   "no SPX101, no SPX902")
 def test_workflow_alias_is_followed_or_reported(tmp_path: Path) -> None:
     live, linted = both(tmp_path, "adv_alias", FAN_IN_HEAD + """\
 w2 = wf
