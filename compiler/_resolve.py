@@ -127,7 +127,7 @@ def resolve(spec: ir.WorkflowSpec) -> Resolution:
 
     writers: dict[str, list[int]] = {}
     for index, step in enumerate(steps):
-        for key in step.keys_written:
+        for key in dict.fromkeys(step.keys_written):  # a key listed twice is SPX001 already
             if isinstance(key, str):
                 writers.setdefault(key, []).append(index)
 
