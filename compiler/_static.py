@@ -40,6 +40,9 @@ MAX_PACKAGE_DEPTH = 32
 _FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 #: Kinds of binding a module records for a name.
 _DSL, _IMPORT, _CONSTANT, _DEFINITION, _OTHER = "dsl", "import", "constant", "def", "other"
+#: Methods that change a list in place.
+_MUTATORS = frozenset({"append", "extend", "insert", "remove", "pop", "clear", "sort",
+                       "reverse", "__setitem__", "__delitem__", "__iadd__"})
 #: (line after which it is in force, kind, the ImportRef / expression / def / dsl name)
 _Binding = tuple[int, str, object]
 _DefNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
@@ -164,6 +167,8 @@ class Module:
         #: id of a def -> (line, options call) of each ``step(...)(fn)``-like statement
         #: that marked it after its definition, in order
         self.marks: dict[int, list[tuple[int, ast.Call]]] = {}
+        #: name -> (line, call or None: not followed) of each in-place change of it
+        self.mutations: dict[str, list[tuple[int, ast.Call | None]]] = {}
         for statement in tree.body:
             self._record(statement)
 
@@ -180,6 +185,7 @@ class Module:
         # module names are read as bound last (the function runs after the module did)
         inner.history = {}
         inner.marks = {key: list(value) for key, value in self.marks.items()}
+        inner.mutations = {}
         arguments = function.args
         for arg in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
                     arguments.vararg, arguments.kwarg):
@@ -232,10 +238,13 @@ class Module:
         elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
             if isinstance(statement.target, ast.Name):
                 self._bind(statement.target.id, _CONSTANT, statement.value, line)
-        elif isinstance(statement, ast.AugAssign | ast.For | ast.AsyncFor):
+        elif isinstance(statement, ast.AugAssign) and isinstance(statement.target, ast.Name):
+            self._bind(statement.target.id, _OTHER, statement, line)  # kept for STEPS += [...]
+        elif isinstance(statement, ast.For | ast.AsyncFor):
             self._bind_others(statement.target, line)
         elif isinstance(statement, _DefNode):
             self._bind(statement.name, _DEFINITION, statement, line)
+        self._record_mutations(statement, line)
 
     def step_form(self, call: ast.Call) -> tuple[ast.expr, ast.Call | None, bool] | None:
         """(fn, options call, keeps) when ``call`` is ``step(fn, ...)``, ``step(...)(fn)``,
@@ -282,6 +291,27 @@ class Module:
                 and not keeps and options is not None):
             self.marks.setdefault(id(found[1]), []).append((line, options))
         return fn
+
+    def _record_mutations(self, statement: ast.stmt, line: int) -> None:
+        """Note ``NAME.append(...)``-like calls and ``NAME[...] = ...`` on module names
+        (a list of steps changed after it was built)."""
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+            func = statement.value.func
+            if (isinstance(func, ast.Attribute) and func.attr in _MUTATORS
+                    and isinstance(func.value, ast.Name)):
+                self.mutations.setdefault(func.value.id, []).append((line, statement.value))
+                return
+        if isinstance(statement, _DefNode | ast.Expr | ast.Import | ast.ImportFrom):
+            return
+        for node in ast.walk(statement):  # in place anywhere else: not followed
+            name: ast.expr | None = None
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and (
+                    node.func.attr in _MUTATORS):
+                name = node.func.value
+            elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store | ast.Del):
+                name = node.value
+            if isinstance(name, ast.Name):
+                self.mutations.setdefault(name.id, []).append((line, None))
 
     def _bind_others(self, target: ast.AST, line: int) -> None:
         """Names bound to values the reader does not follow (``a, b = ...``, ``x += 1``)."""
@@ -650,23 +680,29 @@ class _Reader:
                       "string literals", builder.location, workflow=builder.name)
 
     def _steps_list(self, builder: _Builder, node: ast.expr) -> None:
-        elements = self._sequence(node)
+        why: list[str] = []
+        elements = self._sequence(node, 0, why)
         if elements is None:
-            self.skip(f"workflow '{builder.name}': steps={describe(node)} is not followed; "
-                      "list the steps literally (steps=[fetch, merge]) or in a module-level "
-                      "list", builder.location, workflow=builder.name)
+            reason = f" ({why[0]}), so no step of it is checked" if why else ""
+            self.skip(f"workflow '{builder.name}': steps={describe(node)} is not "
+                      f"followed{reason}; list the steps literally (steps=[fetch, merge]) "
+                      "or in a module-level list", builder.location, workflow=builder.name)
             return
         for element in elements:
             spec = self._step_reference(builder, element)
             if spec is not None:
                 builder.steps.append(spec)
 
-    def _sequence(self, node: ast.expr, depth: int = 0) -> list[ast.expr] | None:
+    def _sequence(self, node: ast.expr, depth: int = 0,
+                  why: list[str] | None = None) -> list[ast.expr] | None:
+        """The elements of a list of steps; None (and, in ``why``, the reason when it is
+        not the expression itself) when not followed."""
         if isinstance(node, ast.List | ast.Tuple):
             out: list[ast.expr] = []
             for element in node.elts:
                 if isinstance(element, ast.Starred):
-                    inner = self._sequence(element.value, depth + 1) if depth < 8 else None
+                    inner = (self._sequence(element.value, depth + 1, why) if depth < 8
+                             else None)
                     if inner is None:
                         return None
                     out.extend(inner)
@@ -674,10 +710,52 @@ class _Reader:
                     out.append(element)
             return out
         if isinstance(node, ast.Name) and depth < 8:
-            bound = self.module.constant(node)
-            if bound is not None:
-                return self._sequence(bound, depth + 1)
+            return self._named_sequence(node, depth, why)
         return None
+
+    def _named_sequence(self, node: ast.Name, depth: int,
+                        why: list[str] | None) -> list[ast.expr] | None:
+        """A list bound to a module name, with the ``.append``/``.extend``/``+=`` made
+        to it before ``node``'s line."""
+        module = self.module
+        entries = module.history.get(node.id, [])
+        in_force = [e for e in entries if e[0] < node.lineno] if len(entries) > 1 else entries
+        start = None
+        for index, entry in enumerate(in_force):
+            if entry[1] == _CONSTANT:
+                start = index
+        if start is None or not isinstance(in_force[start][2], ast.expr):
+            return None
+        bound_line, bound = in_force[start][0], in_force[start][2]
+        assert isinstance(bound, ast.expr)
+        out = self._sequence(bound, depth + 1, why)
+        if out is None:
+            return None
+        changes: list[tuple[int, object]] = [
+            (at, call) for at, call in module.mutations.get(node.id, [])
+            if bound_line < at < node.lineno]
+        changes += [(at, value) for at, _, value in in_force[start + 1:]]
+        for _, change in sorted(changes, key=lambda c: c[0]):
+            added: list[ast.expr] | None = None
+            if isinstance(change, ast.AugAssign) and isinstance(change.op, ast.Add):
+                added = self._sequence(change.value, depth + 1, why)
+            elif isinstance(change, ast.Call) and isinstance(change.func, ast.Attribute) and (
+                    not change.keywords and len(change.args) == 1
+                    and not isinstance(change.args[0], ast.Starred)):
+                if change.func.attr == "append":
+                    added = [change.args[0]]
+                elif change.func.attr == "extend":
+                    added = self._sequence(change.args[0], depth + 1, why)
+            if added is None:
+                if why is not None:
+                    what = (f"{node.id} is changed by {describe(change)}"
+                            if isinstance(change, ast.Call | ast.AugAssign)
+                            else f"{node.id} is changed or rebound in a way spectra-lint "
+                            "does not follow")
+                    why.append(what)
+                return None
+            out.extend(added)
+        return out
 
     def _step_reference(self, builder: _Builder, element: ast.expr) -> ir.StepSpec | None:
         found = self.module.lookup(element)

@@ -130,8 +130,6 @@ def c(a: int, b: int) -> int: return a
     assert codes(linted) & {"SPX101", "SPX902"}
 
 
-@pytest.mark.xfail(strict=True, reason="STEPS.append(c) after STEPS = [a, b] is ignored "
-                   "silently: steps=STEPS is checked without c, no SPX902")
 def test_mutated_steps_list_is_followed_or_reported(tmp_path: Path) -> None:
     live, linted = both(tmp_path, "adv_append", """\
 from spectra_dsl import Workflow, step
