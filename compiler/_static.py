@@ -876,7 +876,8 @@ class _Reader:
             if marked[1] is None:  # a bare @wf.step keeps what a @step below it recorded
                 options = self._marked_options(
                     node, None, node.decorator_list[position + 1:]) or {}
-            builder.steps.append(self._step_from_def(node, options, builder))
+            builder.steps.append(self._step_from_def(node, options, builder,
+                                                     node.decorator_list[position + 1:]))
 
     def _method_call(self, call: ast.Call) -> None:
         imported = self._imported_workflow(call.func, ("step", "reducer", "add"))
@@ -1036,8 +1037,39 @@ class _Reader:
         if reader is not self:
             self.found.extend(reader.found)
 
+    def _is_step_decorator(self, decorator: ast.expr) -> bool:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if self.module.dsl_name(target) == "step":
+            return True
+        return (isinstance(target, ast.Attribute) and target.attr == "step"
+                and isinstance(target.value, ast.Name)
+                and (target.value.id in self.builders or self.module.is_workflow(target.value)))
+
+    def _decorated_kind(self, node: _DefNode, below: list[ast.expr] | None,
+                        name: str, builder: _Builder) -> str | None:
+        """What the decorators applied before the step was marked make of it: OTHER for
+        ones that return no function (``functools.cache``), None when the def is read as
+        written; an SPX902 for each decorator that is not followed."""
+        if below is None:  # the object bound to the def's name
+            below = [d for d in node.decorator_list if not self._is_step_decorator(d)]
+        kind = None
+        for decorator in below:
+            if self._is_step_decorator(decorator):
+                continue
+            verdict = _decorator_verdict(self.module, decorator)
+            if verdict == _NOT_A_FUNCTION:
+                kind = ir.OTHER
+            elif verdict != _TRANSPARENT:
+                self.skip(f"step '{name}': decorator @{describe(decorator)} is not followed "
+                          "(it is neither known nor a function of the linted tree that uses "
+                          "functools.wraps), so the step is checked as the undecorated def",
+                          self.module.location(node), steps=(name,), workflow=builder.name)
+        return kind
+
     def _step_from_def(self, node: _DefNode, options: Mapping[str, ast.expr],
-                       builder: _Builder) -> ir.StepSpec:
+                       builder: _Builder, below: list[ast.expr] | None = None) -> ir.StepSpec:
+        """The step ``node`` makes with ``options``; ``below``: the decorators applied
+        before the registering one (None: all but the step decorators)."""
         module = self.module
         location = module.location(node)
         name = node.name
@@ -1060,6 +1092,9 @@ class _Reader:
             reading = getattr(self, f"_option_{option}")
             fields[IR_FIELDS.get(option, option)] = reading(value_node, name, location,
                                                             builder)
+        decorated = self._decorated_kind(node, below, name, builder)
+        if decorated is not None:
+            return ir.StepSpec(name=name, kind=decorated, location=location, **fields)  # type: ignore[arg-type]
         if isinstance(node, ast.ClassDef):
             return ir.StepSpec(name=name, kind=ir.CLASS, location=location, **fields)  # type: ignore[arg-type]
         returns = from_ast(node.returns)
@@ -1284,6 +1319,78 @@ class _Reader:
                                   f"{describe(target)} inside {scope}, which spectra-lint "
                                   "does not follow; its workflow is checked without it",
                                   self.module.location(node), steps=(node.name,))
+
+
+_TRANSPARENT, _NOT_A_FUNCTION, _UNKNOWN_DECORATOR = "transparent", "not a function", "unknown"
+#: Decorators that return the function itself.
+TRANSPARENT_DECORATORS = frozenset({
+    "typing.final", "typing.no_type_check", "typing.override", "typing_extensions.final",
+    "typing_extensions.override", "abc.abstractmethod", "dataclasses.dataclass",
+})
+#: Decorators whose result is no function (SPX001 at compile).
+NOT_FUNCTION_DECORATORS = frozenset({
+    "functools.cache", "functools.lru_cache", "staticmethod", "classmethod",
+    "builtins.staticmethod", "builtins.classmethod",
+})
+
+
+def _external_name(module: Module, node: ast.expr) -> str | None:
+    """``functools.cache`` for ``functools.cache``, ``cache`` (from functools import
+    cache) or ``ft.cache`` (import functools as ft); a bare unbound name as itself."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    bound = module.binding(node.id, node.lineno)
+    if bound is None:
+        parts.append(node.id)  # a builtin
+    elif bound[1] == _IMPORT and isinstance(bound[2], ImportRef) and bound[2].level == 0:
+        ref = bound[2]
+        parts.append(ref.module if ref.name is None else f"{ref.module}.{ref.name}")
+    else:
+        return None
+    return ".".join(reversed(parts))
+
+
+def _decorator_verdict(module: Module, decorator: ast.expr) -> str:
+    """Whether ``decorator`` returns the function itself, a wrapper made with
+    ``functools.wraps`` (both read as the def), no function, or is not followed."""
+    call = decorator if isinstance(decorator, ast.Call) else None
+    target = call.func if call is not None else decorator
+    external = _external_name(module, target)
+    if external in NOT_FUNCTION_DECORATORS:
+        return _NOT_A_FUNCTION
+    if call is None and external in TRANSPARENT_DECORATORS:
+        return _TRANSPARENT
+    if call is not None:
+        return _UNKNOWN_DECORATOR
+    found = module.lookup(target)
+    if found is None or not isinstance(found[1], ast.FunctionDef):
+        return _UNKNOWN_DECORATOR
+    function = found[1]
+    arguments = [*function.args.posonlyargs, *function.args.args]
+    returns = [n for n in _walk_function(function) if isinstance(n, ast.Return)]
+    if arguments and returns and all(
+            isinstance(r.value, ast.Name) and r.value.id == arguments[0].arg for r in returns):
+        return _TRANSPARENT  # def deco(fn): ...; return fn
+    for inner in function.body:
+        if isinstance(inner, ast.FunctionDef | ast.AsyncFunctionDef) and any(
+                _last_name(d) == "wraps" for d in inner.decorator_list):
+            return _TRANSPARENT
+    return _UNKNOWN_DECORATOR
+
+
+def _walk_function(function: _FunctionNode) -> Iterator[ast.AST]:
+    """The nodes of ``function``'s own body (not of functions or classes inside it)."""
+    stack: list[ast.AST] = list(function.body)
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+                          | ast.ClassDef):
+            stack.extend(ast.iter_child_nodes(node))
 
 
 #: Built-in reducers whose fold starts from an empty list or dict without ``initial=``.

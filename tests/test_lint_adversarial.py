@@ -147,8 +147,6 @@ wf = Workflow("w", steps=STEPS)
     assert codes(linted) & {"SPX101", "SPX902"}
 
 
-@pytest.mark.xfail(strict=True, reason="@functools.cache under @wf.step makes the step no "
-                   "function (SPX001 at compile); the linter reads the def and says nothing")
 def test_cache_decorator_under_step(tmp_path: Path) -> None:
     live, linted = both(tmp_path, "adv_cache", """\
 import functools
@@ -162,9 +160,6 @@ def a(x: int) -> int: return x
     assert codes(linted) & {"SPX001", "SPX902"}
 
 
-@pytest.mark.xfail(strict=True, reason="an unknown decorator without functools.wraps "
-                   "replaces the step (named 'inner', *args) at run time; the linter "
-                   "silently checks the undecorated def instead of reporting SPX902")
 def test_unknown_decorator_under_step_is_reported(tmp_path: Path) -> None:
     live, linted = both(tmp_path, "adv_deco", """\
 from spectra_dsl import Workflow
