@@ -20,7 +20,8 @@ from . import _ir as ir
 from ._diagnostics import Diagnostic
 from ._gc import paused_gc
 from ._static_eval import UNKNOWN, describe, evaluate
-from ._types import TypeExpr, from_ast
+from ._static_types import hinted, raw_annotation
+from ._types import TypeExpr
 
 #: The public names of ``spectra_dsl`` the front end understands.
 DSL_NAMES = frozenset({"Workflow", "step", "Join", "reducers", "Retry", "Repeat", "match"})
@@ -1097,10 +1098,10 @@ class _Reader:
             return ir.StepSpec(name=name, kind=decorated, location=location, **fields)  # type: ignore[arg-type]
         if isinstance(node, ast.ClassDef):
             return ir.StepSpec(name=name, kind=ir.CLASS, location=location, **fields)  # type: ignore[arg-type]
-        returns = from_ast(node.returns)
+        returns = raw_annotation(module, node.returns)
         return ir.StepSpec(
             name=name,
-            params=tuple(_parameters(node)),
+            params=tuple(_parameters(module, node)),
             kind=_function_kind(node),
             location=location,
             returns=returns,
@@ -1184,40 +1185,19 @@ class _Reader:
         return value
 
     def _typed_dict_fields(self, node: ast.expr | None) -> Mapping[str, TypeExpr] | None:
+        found: tuple[Module, ast.AST] | None = None
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             try:
-                node = ast.parse(node.value, mode="eval").body
+                parsed = ast.parse(node.value, mode="eval").body
             except (SyntaxError, RecursionError, ValueError):
                 return None
-        if not isinstance(node, ast.Name):
+            if isinstance(parsed, ast.Name):  # a forward reference: the last binding
+                found = self.module._lookup_name(parsed.id, 0)
+        elif isinstance(node, ast.Name | ast.Attribute):
+            found = self.module.lookup(node)
+        if found is None or not isinstance(found[1], ast.ClassDef):
             return None
-        fields = self._typed_dict(node.id, 0)
-        return fields
-
-    def _typed_dict(self, name: str, depth: int) -> dict[str, TypeExpr] | None:
-        definition = self.module.definitions.get(name)
-        if not isinstance(definition, ast.ClassDef) or depth > 16:
-            return None
-        fields: dict[str, TypeExpr] = {}
-        typed = False
-        for base in definition.bases:
-            base_name = base.id if isinstance(base, ast.Name) else (
-                base.attr if isinstance(base, ast.Attribute) else None)
-            if base_name == "TypedDict":
-                typed = True
-            elif base_name is not None:
-                inherited = self._typed_dict(base_name, depth + 1)
-                if inherited is not None:
-                    typed = True
-                    fields.update(inherited)
-        if not typed:
-            return None
-        for statement in definition.body:
-            if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
-                converted = from_ast(statement.annotation)
-                if converted is not None:
-                    fields[statement.target.id] = converted
-        return fields
+        return _typed_dict(found[0], found[1], 0)
 
     # -- reducers ---------------------------------------------------------------------------
 
@@ -1432,6 +1412,36 @@ def _walk(tree: ast.AST) -> Iterator[ast.AST]:
         stack.extend(ast.iter_child_nodes(node))
 
 
+def _typed_dict(module: Module, definition: ast.ClassDef,
+                depth: int) -> dict[str, TypeExpr] | None:
+    """The fields of the TypedDict ``definition`` of ``module`` (with those it inherits),
+    typed as ``typing.get_type_hints`` gives them; None when it is no TypedDict."""
+    if depth > 16:
+        return None
+    fields: dict[str, TypeExpr] = {}
+    typed = False
+    for base in definition.bases:
+        base_name = base.id if isinstance(base, ast.Name) else (
+            base.attr if isinstance(base, ast.Attribute) else None)
+        if base_name == "TypedDict":
+            typed = True
+        elif base_name is not None:
+            found = module.lookup(base)
+            if found is not None and isinstance(found[1], ast.ClassDef):
+                inherited = _typed_dict(found[0], found[1], depth + 1)
+                if inherited is not None:
+                    typed = True
+                    fields.update(inherited)
+    if not typed:
+        return None
+    for statement in definition.body:
+        if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+            converted = hinted(module, statement.annotation, field=True)
+            if converted is not None:
+                fields[statement.target.id] = converted
+    return fields
+
+
 def _last_name(node: ast.expr) -> str:
     if isinstance(node, ast.Call):
         node = node.func
@@ -1444,7 +1454,7 @@ def _last_name(node: ast.expr) -> str:
     return describe(node, 30)
 
 
-def _parameters(node: _FunctionNode) -> Iterator[ir.ParameterSpec]:
+def _parameters(module: Module, node: _FunctionNode) -> Iterator[ir.ParameterSpec]:
     arguments = node.args
     positional = [*arguments.posonlyargs, *arguments.args]
     first_default = len(positional) - len(arguments.defaults)
@@ -1452,17 +1462,17 @@ def _parameters(node: _FunctionNode) -> Iterator[ir.ParameterSpec]:
     for field, kind in _PARAM_KINDS:
         for arg in getattr(arguments, field):
             yield ir.ParameterSpec(arg.arg, kind, index >= first_default,
-                                   from_ast(arg.annotation))
+                                   raw_annotation(module, arg.annotation))
             index += 1
     if arguments.vararg is not None:
         yield ir.ParameterSpec(arguments.vararg.arg, ir.VAR_POSITIONAL, False,
-                               from_ast(arguments.vararg.annotation))
+                               raw_annotation(module, arguments.vararg.annotation))
     for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True):
         yield ir.ParameterSpec(arg.arg, ir.KEYWORD_ONLY, default is not None,
-                               from_ast(arg.annotation))
+                               raw_annotation(module, arg.annotation))
     if arguments.kwarg is not None:
         yield ir.ParameterSpec(arguments.kwarg.arg, ir.VAR_KEYWORD, False,
-                               from_ast(arguments.kwarg.annotation))
+                               raw_annotation(module, arguments.kwarg.annotation))
 
 
 def _function_kind(node: _FunctionNode) -> str:

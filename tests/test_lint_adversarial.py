@@ -206,8 +206,6 @@ def c(a: int, b: int) -> int: return a
     assert codes(found) == {"SPX103"}
 
 
-@pytest.mark.xfail(strict=True, reason="SPX301: a module-level type alias (Num = int) is "
-                   "resolved at run time but read as an unknown name by the linter")
 def test_type_alias_in_return_annotation(tmp_path: Path) -> None:
     found = assert_parity(tmp_path, "adv_alias_type", """\
 from spectra_dsl import Workflow
@@ -221,8 +219,6 @@ def b(a: str) -> str: return a
     assert codes(found) == {"SPX301"}
 
 
-@pytest.mark.xfail(strict=True, reason="SPX301: a TypedDict return imported from a sibling "
-                   "module is not read by the linter (only same-module classes)")
 def test_imported_typed_dict_return(tmp_path: Path) -> None:
     found = assert_parity(tmp_path, "adv_td_import", """\
 from spectra_dsl import Workflow
@@ -241,8 +237,6 @@ class Out(TypedDict):
     assert codes(found) == {"SPX301"}
 
 
-@pytest.mark.xfail(strict=True, reason="SPX301: a NotRequired[int] TypedDict field is int "
-                   "at run time (get_type_hints strips it) but unknown to the linter")
 def test_typed_dict_not_required_field(tmp_path: Path) -> None:
     found = assert_parity(tmp_path, "adv_td_notreq", """\
 from typing import TypedDict, NotRequired
