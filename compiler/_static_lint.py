@@ -80,10 +80,15 @@ def noqa_codes(line: str) -> frozenset[str] | None:
     return frozenset(c.upper() for c in re.split(r"[,\s]+", codes) if c)
 
 
+#: The shortest ``# noqa`` code that can mean a spectra-lint code: ``S`` or ``SP`` belong
+#: to other linters (flake8-bandit's ``S101``...), never to us.
+NOQA_PREFIX = "SPX"
+
+
 def _suppresses(codes: frozenset[str] | None, code: str) -> bool:
     if codes is None:
         return False
-    return not codes or any(code.startswith(c) for c in codes)
+    return not codes or any(c.startswith(NOQA_PREFIX) and code.startswith(c) for c in codes)
 
 
 def _decorator_lines(module: Module) -> dict[int, int]:

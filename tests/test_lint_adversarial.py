@@ -455,3 +455,22 @@ def d(a: int, b: int) -> int: return a
     assert main(["--isolated", "--select", "X1", flow]) == 2
     assert main(["--isolated", str(tmp_path / "missing.py")]) == 1
     assert "SPX901" in capsys.readouterr().out
+
+
+def test_noqa_needs_the_spx_prefix(tmp_path: Path,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    # "# noqa: S" (flake8-bandit) or "# noqa: SP" does not silence spectra-lint
+    _write(tmp_path, {"flow.py": FAN_IN_HEAD + """\
+@wf.step
+def c(a: int, b: int) -> int: return a  # noqa: S
+@wf.step
+def d(a: int, b: int) -> int: return a  # noqa: SP, E501
+@wf.step
+def e(a: int, b: int) -> int: return a  # noqa: SPX
+@wf.step
+def f(a: int, b: int) -> int: return a  # noqa: S101, SPX1
+"""})
+    assert main(["--isolated", str(tmp_path / "flow.py")]) == 1
+    out = capsys.readouterr().out
+    assert "step 'c'" in out and "step 'd'" in out
+    assert "step 'e'" not in out and "step 'f'" not in out
