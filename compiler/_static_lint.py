@@ -80,8 +80,8 @@ def noqa_codes(line: str) -> frozenset[str] | None:
     return frozenset(c.upper() for c in re.split(r"[,\s]+", codes) if c)
 
 
-#: The shortest ``# noqa`` code that can mean a spectra-lint code: ``S`` or ``SP`` belong
-#: to other linters (flake8-bandit's ``S101``...), never to us.
+#: What a suppression code must start with to mean a spectra-lint code: ``S`` or ``SP``
+#: belong to other linters (flake8-bandit's ``S101``...), never to us.
 NOQA_PREFIX = "SPX"
 
 

@@ -459,12 +459,12 @@ def d(a: int, b: int) -> int: return a
 
 def test_noqa_needs_the_spx_prefix(tmp_path: Path,
                                    capsys: pytest.CaptureFixture[str]) -> None:
-    # "# noqa: S" (flake8-bandit) or "# noqa: SP" does not silence spectra-lint
+    # a noqa code S (flake8-bandit) or SP does not silence spectra-lint
     _write(tmp_path, {"flow.py": FAN_IN_HEAD + """\
 @wf.step
 def c(a: int, b: int) -> int: return a  # noqa: S
 @wf.step
-def d(a: int, b: int) -> int: return a  # noqa: SP, E501
+def d(a: int, b: int) -> int: return a  # noqa: SP,E501
 @wf.step
 def e(a: int, b: int) -> int: return a  # noqa: SPX
 @wf.step
