@@ -10,6 +10,7 @@ The checks themselves are the compiler's passes, run by :mod:`compiler._static_l
 from __future__ import annotations
 
 import ast
+import bisect
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -41,6 +42,9 @@ MAX_PACKAGE_DEPTH = 32
 _FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 #: Kinds of binding a module records for a name.
 _DSL, _IMPORT, _CONSTANT, _DEFINITION, _OTHER = "dsl", "import", "constant", "def", "other"
+#: Compound statements whose bindings may or may not happen.
+_BLOCKS = (ast.If, ast.Try, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While,
+           ast.Match, *((ast.TryStar,) if hasattr(ast, "TryStar") else ()))
 #: Methods that change a list in place.
 _MUTATORS = frozenset({"append", "extend", "insert", "remove", "pop", "clear", "sort",
                        "reverse", "__setitem__", "__delitem__", "__iadd__"})
@@ -245,7 +249,32 @@ class Module:
             self._bind_others(statement.target, line)
         elif isinstance(statement, _DefNode):
             self._bind(statement.name, _DEFINITION, statement, line)
+        if isinstance(statement, _BLOCKS):
+            self._record_block(statement, line)
         self._record_mutations(statement, line)
+
+    def _record_block(self, statement: ast.stmt, line: int) -> None:
+        """A name bound already and bound again inside an ``if``/``try``/``with``/loop
+        block may or may not be rebound: from there on it is not followed."""
+        stack: list[ast.AST] = list(ast.iter_child_nodes(statement))
+        names: set[str] = set()
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+                names.add(node.id)
+            elif isinstance(node, _DefNode):
+                names.add(node.name)
+                stack.extend(node.decorator_list)
+                continue
+            elif isinstance(node, ast.alias):
+                names.add((node.asname or node.name).split(".")[0])
+            elif isinstance(node, ast.Lambda | ast.ListComp | ast.SetComp | ast.DictComp
+                            | ast.GeneratorExp):
+                continue
+            stack.extend(ast.iter_child_nodes(node))
+        for name in sorted(names):
+            if self.history.get(name):
+                self._bind(name, _OTHER, None, line)
 
     def step_form(self, call: ast.Call) -> tuple[ast.expr, ast.Call | None, bool] | None:
         """(fn, options call, keeps) when ``call`` is ``step(fn, ...)``, ``step(...)(fn)``,
@@ -354,11 +383,8 @@ class Module:
         entries = self.history.get(name)
         if line is None or entries is None or len(entries) < 2:
             return self._final(name)
-        found = None
-        for entry in entries:
-            if entry[0] < line:
-                found = entry
-        return found
+        index = bisect.bisect_left(entries, line, key=lambda entry: entry[0])
+        return entries[index - 1] if index else None
 
     # -- names ------------------------------------------------------------------------
 
@@ -760,6 +786,14 @@ class _Reader:
 
     def _step_reference(self, builder: _Builder, element: ast.expr) -> ir.StepSpec | None:
         found = self.module.lookup(element)
+        bound = (self.module.binding(element.id, element.lineno)
+                 if isinstance(element, ast.Name) else None)
+        if found is None and bound is not None and bound[1] == _OTHER:
+            self.skip(f"workflow '{builder.name}': step {describe(element)} is not followed "
+                      "(the name is bound again in a block, a loop or by unpacking, which "
+                      "spectra-lint does not follow), so it was left out of the check",
+                      builder.location, workflow=builder.name)
+            return None
         if found is None:
             self.skip(f"workflow '{builder.name}': step {describe(element)} is not followed "
                       "(it is no function defined or imported from a module of the linted "
