@@ -474,3 +474,82 @@ def f(a: int, b: int) -> int: return a  # noqa: S101, SPX1
     out = capsys.readouterr().out
     assert "step 'c'" in out and "step 'd'" in out
     assert "step 'e'" not in out and "step 'f'" not in out
+
+
+# -- regressions around the fixes above -----------------------------------------------------
+
+MARKED_HEAD = """\
+from spectra_dsl import Workflow, Join, step
+@step
+def a(x: int) -> int: return x
+@step
+def b(x: int) -> int: return x
+@step
+def c(a: int, b: int) -> int: return a
+"""
+
+
+@pytest.mark.parametrize("tail", [
+    "STEPS = [a]\nSTEPS += [b, c]\nwf = Workflow('w', steps=STEPS)\n",
+    "STEPS = (a,)\nSTEPS += (b, c)\nwf = Workflow('w', steps=STEPS)\n",
+    "STEPS = [a]\nMORE = [b]\nMORE.append(c)\nSTEPS.extend(MORE)\n"
+    "wf = Workflow('w', steps=STEPS)\n",
+    "STEPS = [a, b]\nwf = Workflow('w', steps=STEPS)\nSTEPS.append(c)\n",
+    "c2 = step(join=Join.ALL)(c)\nwf = Workflow('w', steps=[a, b, c2])\n",
+    "step(c, join=Join.ANY)\nwf = Workflow('w', steps=[a, b, c])\n",
+    "wf = Workflow('w', steps=[a, b, c])\nstep(join=Join.ALL)(c)\n",
+])
+def test_steps_lists_and_marking_statements(tmp_path: Path, tail: str) -> None:
+    assert_parity(tmp_path, "adv_lists", MARKED_HEAD + tail)
+
+
+@pytest.mark.parametrize("tail", [
+    "STEPS = [a, b]\nSTEPS.insert(0, c)\nwf = Workflow('w', steps=STEPS)\n",
+    "STEPS = [a, b]\nif STEPS:\n    STEPS.append(c)\nwf = Workflow('w', steps=STEPS)\n",
+    "import sys\nif sys.platform:\n    @step(join=Join.ALL)\n"
+    "    def c(a: int, b: int) -> int: return a\n"
+    "wf = Workflow('w', steps=[a, b, c])\n",
+])
+def test_what_is_not_followed_is_reported(tmp_path: Path, tail: str) -> None:
+    live, linted = both(tmp_path, "adv_unfollowed", MARKED_HEAD + tail)
+    assert linted == live or "SPX902" in codes(linted)
+
+
+@pytest.mark.parametrize("tail", [
+    "@step(join=Join.ALL)\ndef c(a: int, b: int) -> int: return a\nwf.step()(c)\n",
+    "@step(join=Join.ALL)\ndef c(a: int, b: int) -> int: return a\nwf.step(c)\n",
+    "import functools\n@wf.step(join=Join.ALL)\n@functools.lru_cache(maxsize=None)\n"
+    "def c(a: int, b: int) -> int: return a\n",
+    "from functools import cache\n@wf.step\n@cache\ndef c(x: int) -> int: return x\n",
+    "@wf.step\n@staticmethod\ndef c(x: int) -> int: return x\n",
+    "def deco(fn):\n    return fn\n@wf.step\n@deco\ndef c(a: int, b: int) -> int: return a\n",
+    "w2 = wf\nwf = Workflow('other')\n@w2.step\ndef c(a: int, b: int) -> int: return a\n"
+    "@wf.step\ndef d(x: int) -> int: return x\n",
+])
+def test_registration_forms_keep_parity(tmp_path: Path, tail: str) -> None:
+    assert_parity(tmp_path, "adv_forms", FAN_IN_HEAD + "from spectra_dsl import step\n" + tail)
+
+
+@pytest.mark.parametrize("source,extra", [
+    ("from typing import Optional\nfrom spectra_dsl import Workflow\nNum = int\n"
+     "S = Optional[Num]\nwf = Workflow('w')\n@wf.step\ndef a(x: int) -> str: return ''\n"
+     "@wf.step\ndef b(a: S) -> str: return ''\n", None),
+    ("from __future__ import annotations\nfrom spectra_dsl import Workflow\nNum = int\n"
+     "wf = Workflow('w')\n@wf.step\ndef a(x: int) -> Num: return x\n"
+     "@wf.step\ndef b(a: str) -> str: return a\n", None),
+    ("from spectra_dsl import Workflow\nNum = int\nwf = Workflow('w')\n@wf.step\n"
+     "def a(x: int) -> Num: return x\nNum = str\n@wf.step\ndef b(a: Num) -> str: return a\n",
+     None),
+    ("from spectra_dsl import Workflow\nfrom adv_aliasmod import Num\nwf = Workflow('w')\n"
+     "@wf.step\ndef a(x: int) -> Num: return x\n@wf.step\ndef b(a: str) -> str: return a\n",
+     {"adv_aliasmod.py": "Num = int\n"}),
+    ("from spectra_dsl import Workflow\nfrom adv_tdmod import Out2 as O\nwf = Workflow('w')\n"
+     "@wf.step(writes=('p', 'q'))\ndef a(x: int) -> O: return {}\n@wf.step\n"
+     "def b(p: str, q: str) -> str: return ''\n",
+     {"adv_tdmod.py": "from adv_tdbase import Base\nclass Out2(Base):\n    q: 'int'\n",
+      "adv_tdbase.py": "from typing import TypedDict, Annotated\nN = int\n"
+                       "class Base(TypedDict):\n    p: Annotated[N, 'x']\n"}),
+])
+def test_annotations_keep_parity(tmp_path: Path, source: str,
+                                 extra: dict[str, str] | None) -> None:
+    assert codes(assert_parity(tmp_path, "adv_annot", source, extra)) <= {"SPX301"}
