@@ -149,6 +149,12 @@ def _main(argv: Sequence[str] | None) -> int:
     paths: list[str] = args.paths or ["."]
     config = _config(args, paths)
     command_line = "command line"
+    for option, given in (("--select", args.select), ("--ignore", args.ignore),
+                          ("--extend-select", args.extend_select),
+                          ("--extend-ignore", args.extend_ignore)):
+        if given and not _split(given):
+            raise _UsageError(f"{option} was given an empty value; name at least one code "
+                              f"or prefix, such as {option}=SPX1")
     select = config.select
     if args.select is not None:
         select = parse_codes(_split(args.select) or (), "--select", command_line)

@@ -286,3 +286,9 @@ def test_exclude_applies_to_files_named_on_the_command_line(
     code, out, err = run(capsys, "gen/flow.py", "clean.py")
     assert (code, out) == (0, "")
     assert "1 file checked" in err
+
+
+def test_an_empty_code_list_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--select=", "examples"]) == 2
+    assert "--select was given an empty value" in capsys.readouterr().err
+    assert main(["--extend-ignore", " , ", "examples"]) == 2
