@@ -56,7 +56,8 @@ class StepReady(Event):
 
 @attrs.frozen
 class StepStarted(Event):
-    """``step`` started; ``in_flight`` steps (this one included) were running then."""
+    """``step`` started; ``in_flight`` steps held a slot then, this one included (a step
+    given its slot in the same instant may not have logged its own start yet)."""
 
     step: str
     in_flight: int
@@ -92,8 +93,9 @@ class StepCancelled(Event):
 
 @attrs.frozen
 class JoinReleased(Event):
-    """A fan-in ``step`` was released: ``arrived`` upstreams had finished, ``skipped``
-    were skipped, ``pending`` had neither (always empty for ``Join.ALL``)."""
+    """A ``step`` with ``join=`` (every fan-in has one) was released: ``arrived``
+    upstreams had finished, ``skipped`` were skipped, ``pending`` had neither (always
+    empty for ``Join.ALL``)."""
 
     step: str
     join: str
