@@ -12,7 +12,6 @@ stripped.  This module rewrites an annotation's ``ast`` the same way before
 from __future__ import annotations
 
 import ast
-import typing
 from typing import TYPE_CHECKING
 
 from ._types import TypeExpr, from_ast
@@ -22,10 +21,9 @@ if TYPE_CHECKING:
 
 #: How many aliases bound to aliases to follow.
 MAX_ALIAS_DEPTH = 16
-#: Qualifiers ``get_type_hints`` strips from a TypedDict field (``ReadOnly`` only from
-#: Python 3.13, whose ``typing`` knows it, as the runtime front end runs there).
-FIELD_QUALIFIERS = frozenset({"NotRequired", "Required",
-                              *(("ReadOnly",) if hasattr(typing, "ReadOnly") else ())})
+#: Qualifiers stripped from a TypedDict field, as ``typing_extensions.get_type_hints``
+#: (what the runtime front end calls) strips them on every Python.
+FIELD_QUALIFIERS = frozenset({"NotRequired", "Required", "ReadOnly"})
 
 
 def has_future_annotations(module: Module) -> bool:

@@ -12,8 +12,9 @@ import linecache
 import re
 import sys
 import types
-import typing
 from collections.abc import Callable, Mapping
+
+import typing_extensions
 
 from compiler import GuardSpec, ParameterSpec, RetrySpec, SourceLocation, StepSpec, TypeExpr
 from compiler import _ir as ir
@@ -104,8 +105,8 @@ def _scan(file: str, start: int, pattern: re.Pattern[str], name: str) -> SourceL
 
 
 def _hints(fn: Callable[..., object]) -> dict[str, object]:
-    try:
-        return typing.get_type_hints(fn)
+    try:  # typing_extensions': it strips NotRequired/Required/ReadOnly on every Python
+        return typing_extensions.get_type_hints(fn)
     except Exception:  # unresolvable forward references: read them as text
         return dict(getattr(fn, "__annotations__", {}) or {})
 
@@ -132,7 +133,8 @@ def _raw_annotations(fn: Callable[..., object]) -> dict[str, object]:
 
 
 def _typed_dict_fields(annotation: object) -> Mapping[str, TypeExpr] | None:
-    if not typing.is_typeddict(annotation):
+    if not typing_extensions.is_typeddict(annotation):  # typing's or typing_extensions'
+
         return None
     fields: dict[str, TypeExpr] = {}
     for key, value in _hints(annotation).items():  # type: ignore[arg-type]

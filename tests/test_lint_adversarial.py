@@ -240,7 +240,7 @@ class Out(TypedDict):
 
 def test_typed_dict_not_required_field(tmp_path: Path) -> None:
     found = assert_parity(tmp_path, "adv_td_notreq", """\
-from typing import TypedDict, NotRequired
+from typing_extensions import TypedDict, NotRequired
 from spectra_dsl import Workflow
 class Out(TypedDict):
     p: NotRequired[int]
