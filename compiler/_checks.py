@@ -9,6 +9,8 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 
+import attrs
+
 from . import _ir as ir
 from ._diagnostics import Diagnostic
 from ._types import TypeExpr, fits
@@ -55,18 +57,38 @@ def branch_tips(upstreams: Sequence[int], ancestors: Sequence[int]) -> list[int]
     return [up for up in upstreams if not (covered >> up) & 1]
 
 
+@attrs.frozen
+class JoinShape:
+    """How a step's upstreams meet: in plan order, whether two are independent (a
+    fan-in), and the branch tips, the upstreams that are no ancestor of another."""
+
+    upstreams: tuple[int, ...]
+    fan_in: bool
+    tips: tuple[int, ...]
+
+
+def join_shapes(
+    predecessors: Sequence[set[int]], position: Sequence[int], ancestors: Sequence[int]
+) -> list[JoinShape]:
+    """Each step's :class:`JoinShape`, worked out once for every pass that needs it."""
+    shapes: list[JoinShape] = []
+    for preds in predecessors:
+        upstreams = tuple(sorted(preds, key=position.__getitem__))
+        fan_in = independent_pair(upstreams, position, ancestors) is not None
+        tips = tuple(branch_tips(upstreams, ancestors)) if fan_in else upstreams[-1:]
+        shapes.append(JoinShape(upstreams, fan_in, tips))
+    return shapes
+
+
 def check_joins(
-    steps: Sequence[ir.StepSpec], predecessors: Sequence[set[int]], writers: dict[str, list[int]],
-    position: Sequence[int], ancestors: Sequence[int], exclusive: Exclusive = never_exclusive,
+    steps: Sequence[ir.StepSpec], shapes: Sequence[JoinShape], writers: dict[str, list[int]],
+    exclusive: Exclusive = never_exclusive,
 ) -> list[Diagnostic]:
     """SPX101 forgotten join, SPX102 ``any`` without defaults, SPX103 needless join."""
     found: list[Diagnostic] = []
-    for index, step in enumerate(steps):
-        upstreams = sorted(predecessors[index], key=position.__getitem__)
-        pair = independent_pair(upstreams, position, ancestors)
-        join = step.join
-        if pair is not None and join is None:
-            tips = branch_tips(upstreams, ancestors)
+    for step, shape in zip(steps, shapes, strict=True):
+        upstreams, tips, join = shape.upstreams, shape.tips, step.join
+        if shape.fan_in and join is None:
             hint = ""
             if all(exclusive(a, b) for a, b in itertools.combinations(tips, 2)):
                 hint = (" (the branches exclude one another, so Join.ALL runs it once, after "
@@ -78,7 +100,7 @@ def check_joins(
                 f"run on the first to finish{hint}",
                 steps=(step.name, *(steps[t].name for t in tips)), location=step.location,
             ))
-        elif pair is None and join in ("all", "any"):
+        elif not shape.fan_in and join in ("all", "any"):
             what = (f"one upstream branch ({_names(steps, upstreams)})" if upstreams
                     else "no upstream step")
             found.append(Diagnostic(
@@ -87,8 +109,8 @@ def check_joins(
                 "there is nothing to join; remove join=",
                 steps=(step.name,), location=step.location,
             ))
-        elif pair is not None and join == "any":
-            racing = set(branch_tips(upstreams, ancestors))
+        elif shape.fan_in and join == "any":
+            racing = set(tips)
             for param in step.params:
                 fed_by = [w for w in writers.get(param.name, ()) if w in racing]
                 if fed_by and not param.has_default:

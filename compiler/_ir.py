@@ -30,8 +30,6 @@ CLASS = "class"
 SUBWORKFLOW = "sub-workflow"
 OTHER = "object"
 
-RUNNABLE_KINDS = frozenset({ASYNC_FUNCTION, SYNC_FUNCTION, SUBWORKFLOW})
-
 
 @attrs.frozen
 class SourceLocation:

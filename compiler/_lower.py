@@ -8,11 +8,11 @@ import attrs
 
 from . import _ir as ir
 from ._checks import (
-    branch_tips,
+    JoinShape,
     check_joins,
     check_types,
     check_writes,
-    independent_pair,
+    join_shapes,
     never_exclusive,
 )
 from ._control import check_settings, conditions, expand_bodies
@@ -44,7 +44,6 @@ class ExecutionGraph:
     required_inputs: Mapping[str, tuple[str, ...]]
     optional_inputs: Mapping[str, tuple[str, ...]]
     declared_inputs: frozenset[str] | None
-    reduced_keys: frozenset[str]
     priority: tuple[int, ...]
 
     def __len__(self) -> int:
@@ -89,14 +88,13 @@ def _compile(spec: ir.WorkflowSpec) -> Compilation:
     res = resolve(spec)
     ordering = order_steps(res.steps, res.predecessors)
     steps, position, ancestors = res.steps, ordering.position, ordering.ancestors
-    conds = conditions(
-        steps, ordering.order, res.writers,
-        lambda node: set(branch_tips(list(res.predecessors[node]), ancestors)),
-    )
+    shapes = join_shapes(res.predecessors, position, ancestors)
+    conds = conditions(steps, ordering.order, res.writers,
+                       lambda node: set(shapes[node].tips) if shapes[node].fan_in else set())
     exclusive = conds.exclusive if conds.any_guards else never_exclusive
     found += res.diagnostics + ordering.diagnostics + conds.diagnostics
     found += check_settings(steps)
-    found += check_joins(steps, res.predecessors, res.writers, position, ancestors, exclusive)
+    found += check_joins(steps, shapes, res.writers, exclusive)
     found += check_writes(steps, res.writers, spec.reducers, position, ancestors,
                           exclusive, workflow=spec)
     found += check_types(steps, res.writers, spec.reducers)
@@ -109,7 +107,7 @@ def _compile(spec: ir.WorkflowSpec) -> Compilation:
     keys = frozenset(res.writers)
     if any(d.is_error for d in found):
         return Compilation(None, tuple(found), inputs, keys)
-    graph = _lower(spec, res, ordering.order, position, ancestors, depths)
+    graph = _lower(spec, res, ordering.order, position, shapes, depths)
     return Compilation(graph, tuple(found), inputs, keys)
 
 
@@ -120,7 +118,7 @@ def _requires(step: ir.StepSpec, name: str) -> bool:
 
 def _lower(
     spec: ir.WorkflowSpec, res: Resolution, order: list[int], position: list[int],
-    ancestors: list[int], depths: Mapping[int, int],
+    shapes: list[JoinShape], depths: Mapping[int, int],
 ) -> ExecutionGraph:
     steps = res.steps
     n = len(order)
@@ -134,14 +132,10 @@ def _lower(
     joins: list[str] = []
     tips: list[frozenset[int]] = []
     for node in order:
-        upstreams = list(res.predecessors[node])
-        fan_in = independent_pair(upstreams, position, ancestors) is not None
-        join = steps[node].join if fan_in else "all"
-        joins.append("any" if join == "any" else "all")
-        tips.append(
-            frozenset(position[t] for t in branch_tips(upstreams, ancestors))
-            if join == "any" else frozenset()
-        )
+        shape = shapes[node]
+        any_join = shape.fan_in and steps[node].join == "any"
+        joins.append("any" if any_join else "all")
+        tips.append(frozenset(position[t] for t in shape.tips) if any_join else frozenset())
     # A step counts 1; a sub-workflow step counts the longest path through its body.
     weight = [depths.get(id(steps[node].body), 1) for node in order]
     priority = weight[:]
@@ -168,6 +162,5 @@ def _lower(
         required_inputs={k: tuple(v) for k, v in required.items()},
         optional_inputs={k: tuple(v) for k, v in optional.items()},
         declared_inputs=None if spec.inputs is None else frozenset(spec.inputs),
-        reduced_keys=frozenset(r.key for r in spec.reducers),
         priority=tuple(priority),
     )

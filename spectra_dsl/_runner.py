@@ -248,11 +248,13 @@ class Run:
     def guard_view(self, position: int) -> Mapping[str, Any]:
         """What a step's guard reads: state, or for a ``Join.ANY`` step the same folds
         of the writes that have arrived that its parameters get."""
-        if not self.tips[position]:
+        guard = self.graph.steps[position].guard
+        if not self.tips[position] or guard is None:
             return self.state
         arrived = {}
-        for key, fold in self.folds.items():
-            value = fold.value_of_arrived()
+        for key in guard.reads:
+            fold = self.folds.get(key)
+            value = NOTHING if fold is None else fold.value_of_arrived()
             if value is not NOTHING:
                 arrived[key] = value
         return collections.ChainMap(arrived, self.state)

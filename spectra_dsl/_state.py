@@ -53,11 +53,6 @@ class Fold:
         self._folded = False  # has any write been folded into _acc yet?
         self._acc: Any = reducer.initial
 
-    @property
-    def complete(self) -> bool:
-        """Every writer has written or been skipped."""
-        return self._next == len(self.writers)
-
     def resolve(self, writer: int, value: Any = _NOTHING) -> bool:
         """Record ``writer``'s write (or, without ``value``, that it will not write).
 
