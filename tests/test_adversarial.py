@@ -20,29 +20,14 @@ from spectra_dsl import (
     Join,
     Repeat,
     Retry,
-    RunResult,
     StepFailed,
     Workflow,
     events,
     match,
     reducers,
 )
-
-
-def run(
-    wf: Workflow, inputs: dict[str, Any] | None = None, *, max_concurrency: int | None = None,
-) -> RunResult:
-    """Compile and run ``wf`` on a MockClock (exact virtual times)."""
-    plan = wf.compile()
-    return trio.run(
-        lambda: plan.run(inputs, max_concurrency=max_concurrency),
-        clock=trio.testing.MockClock(autojump_threshold=0),
-    )
-
-
-def skipped_steps(result: RunResult) -> dict[str, str]:
-    return {e.step: e.reason for e in result.events_of(events.StepSkipped) if not e.scope}
-
+from tests.helpers import run_virtual as run
+from tests.helpers import skipped_steps
 
 # -- bugs -------------------------------------------------------------------------------
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import collections
 import sys
 import threading
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 import attrs
@@ -32,12 +31,13 @@ from spectra_dsl import (
 )
 from spectra_dsl._result import event_scope
 from spectra_dsl._slots import Slots
+from tests.helpers import HANG
+from tests.helpers import run_virtual as run
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import ExceptionGroup
 
 #: Virtual seconds after which a run counts as hung.
-HANG = 1000
 
 
 class SpySlots(Slots):
@@ -57,20 +57,6 @@ def slots(monkeypatch: pytest.MonkeyPatch) -> list[SpySlots]:
     monkeypatch.setattr(SpySlots, "made", made)
     monkeypatch.setattr(spectra_dsl._plan, "Slots", SpySlots)
     return made
-
-
-def run(
-    wf: Workflow, inputs: dict[str, Any] | None = None, *,
-    max_concurrency: int | None = None, on_event: Callable[[events.Event], object] | None = None,
-) -> RunResult:
-    """Compile and run ``wf`` on a MockClock, failing fast on a hang."""
-    plan = wf.compile()
-
-    async def main() -> RunResult:
-        with trio.fail_after(HANG):
-            return await plan.run(inputs, max_concurrency=max_concurrency, on_event=on_event)
-
-    return trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
 
 
 def sleeper(wf: Workflow, name: str, reads: tuple[str, ...], seconds: float = 1.0) -> None:

@@ -28,17 +28,12 @@ from spectra_dsl import (
     events,
     match,
 )
+from tests.helpers import run_virtual
 
 
 def mock_run(fn: Callable[[], Any]) -> Any:
     """``trio.run(fn)`` on a fresh mock clock that jumps whenever every task sleeps."""
     return trio.run(fn, clock=trio.testing.MockClock(autojump_threshold=0))
-
-
-def run_virtual(wf: Workflow, inputs: dict[str, Any], **options: Any) -> RunResult:
-    plan = wf.compile()
-    result: RunResult = mock_run(lambda: plan.run(inputs, **options))
-    return result
 
 
 def relative(result: RunResult) -> dict[str, tuple[float, float]]:

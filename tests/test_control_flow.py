@@ -26,10 +26,7 @@ from spectra_dsl import (
     match,
     reducers,
 )
-
-
-def skipped(result: RunResult) -> dict[str, str]:
-    return {e.step: e.reason for e in result.events_of(events.StepSkipped) if not e.scope}
+from tests.helpers import skipped_steps
 
 
 def ran(result: RunResult) -> list[str]:
@@ -73,8 +70,8 @@ async def test_a_router_choosing_one_of_two_branches_before_join_all(
     result = await router(calls).compile().run({"ticket": ticket})
     assert calls == [("notify", at)]
     assert result["notify"] == outcome
-    assert set(skipped(result)) == {skips}
-    assert skipped(result)[skips] == "its when= guard does not hold"
+    assert set(skipped_steps(result)) == {skips}
+    assert skipped_steps(result)[skips] == "its when= guard does not hold"
     (released,) = result.events_of(events.JoinReleased)
     assert released.skipped == (skips,) and released.pending == ()
 
@@ -106,7 +103,7 @@ async def test_exclusive_writers_of_one_key_need_no_reducer(
         result = await plan.run({"n": n})
         assert result["reply"] == expected
         assert result.duration == n + 1
-        assert len(skipped(result)) == 2
+        assert len(skipped_steps(result)) == 2
 
 
 async def test_nested_conditions(autojump_clock: trio.testing.MockClock) -> None:
@@ -134,11 +131,11 @@ async def test_nested_conditions(autojump_clock: trio.testing.MockClock) -> None
     eu = await plan.run({"order": {"kind": "physical", "region": "eu", "price": 10}})
     assert eu["total"] == "eu:12"
     us = await plan.run({"order": {"kind": "physical", "region": "us", "price": 10}})
-    assert us["total"] == "us:10" and set(skipped(us)) == {"vat"}
+    assert us["total"] == "us:10" and set(skipped_steps(us)) == {"vat"}
     digital = await plan.run({"order": {"kind": "ebook", "price": 10}})
     assert digital["total"] == "digital:10"
     # 'vat' is skipped because the key its guard reads was never written.
-    assert set(skipped(digital)) == {"region", "vat"}
+    assert set(skipped_steps(digital)) == {"region", "vat"}
 
 
 async def test_a_skipped_branch_of_depth_three_before_a_join(
@@ -179,7 +176,7 @@ async def test_a_skipped_branch_of_depth_three_before_a_join(
     plan = wf.compile()
     off = await plan.run({"flag": False})
     assert calls == [5] and off["join"] == 10 and off.duration == 5
-    reasons = skipped(off)
+    reasons = skipped_steps(off)
     assert reasons["d1"] == "its when= guard does not hold"
     assert reasons["d2"].startswith("required input 'd1' was never written")
     assert reasons["d3"].startswith("required input 'd2' was never written")
@@ -187,7 +184,7 @@ async def test_a_skipped_branch_of_depth_three_before_a_join(
     assert calls == [5, 10] and on["join"] == 13 and on.intervals()["join"] == (10, 10)
 
 
-async def test_a_fan_out_whose_every_branch_is_skipped(
+async def test_a_fan_out_whose_every_branch_is_skipped_steps(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     wf = Workflow("all-skipped", reducers={"found": reducers.append})
@@ -222,8 +219,8 @@ async def test_a_fan_out_whose_every_branch_is_skipped(
     plan = wf.compile()
     none = await plan.run({"count": 0})
     assert none["summary"] == "None at 0"  # runs once, at once, with its default
-    assert {"needs_one", "first"} <= set(skipped(none))
-    assert skipped(none)["first"] == "every branch of its Join.ANY was skipped"
+    assert {"needs_one", "first"} <= set(skipped_steps(none))
+    assert skipped_steps(none)["first"] == "every branch of its Join.ANY was skipped"
     assert "needs_one" not in none and "first" not in none
     two = await plan.run({"count": 2})
     assert two["summary"] == "[0, 1] at 2"  # after the slower branch, 2 s later
@@ -245,7 +242,7 @@ async def test_a_guard_reading_an_unwritten_key_does_not_hold(
         return "after"
 
     result = await wf.compile().run({"x": 1, "go": False})
-    assert set(skipped(result)) == {"maybe", "after"}
+    assert set(skipped_steps(result)) == {"maybe", "after"}
 
 
 def body_with_join(passes: list[float]) -> Workflow:
@@ -307,7 +304,7 @@ async def test_a_sub_workflow_inside_a_skipped_branch_never_runs(
     plan = wf.compile()
     off = await plan.run({"enabled": False, "value": 1})
     assert off["report"] == -1 and passes == []
-    assert set(skipped(off)) == {"inner"}
+    assert set(skipped_steps(off)) == {"inner"}
     on = await plan.run({"enabled": True, "value": 1})
     assert on["report"] == 5 and passes == [2]
 
