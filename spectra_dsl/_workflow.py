@@ -183,8 +183,13 @@ class Workflow:
             mapping = ((writes, writes),)
         elif isinstance(writes, Mapping):
             mapping = tuple((str(k), str(v)) for k, v in writes.items())
-        else:
+        elif isinstance(writes, Iterable):
             mapping = tuple((k, k) for k in writes)
+        else:
+            raise TypeError(
+                f"add(writes=...) takes a key, a sequence of keys, or a mapping "
+                f"{{'inner': 'outer'}}, not {writes!r}"
+            )
         self._steps.append(_Added(sub, name, mapping, repeat, when, call_site(1)))
 
     def _nested(self) -> set[Workflow]:

@@ -322,3 +322,9 @@ def test_the_result_is_read_only_and_says_which_steps_ran() -> None:
     with pytest.raises(KeyError, match="step 'two' did not run"):
         result.ran_together("two")
     assert repr(wf.compile()) == "<Plan 'ro': 1 steps>"
+
+
+def test_add_refuses_writes_that_name_no_keys() -> None:
+    wf = Workflow("outer")
+    with pytest.raises(TypeError, match=r"add\(writes=\.\.\.\) takes a key"):
+        wf.add(Workflow("inner"), name="sub", writes=5)  # type: ignore[arg-type]
