@@ -267,7 +267,7 @@ def test_huge_power_does_not_hang(tmp_path: Path) -> None:
     try:
         done = subprocess.run([sys.executable, "-c", code, str(source)], timeout=5,
                               capture_output=True, text=True,
-                              cwd=Path(__file__).parent.parent, check=False)
+                              cwd=Path(__file__).parents[2], check=False)
     except subprocess.TimeoutExpired:
         pytest.fail("spectra-lint did not finish within 5 seconds")
     assert done.returncode == 0, done.stderr

@@ -16,7 +16,7 @@ from compiler._static import Loader, analyse_file
 from compiler._static_lint import check_workflow, lint_source
 from spectra_dsl import Workflow
 
-from .strategies import WorkflowSource, workflow_sources
+from tests.strategies import WorkflowSource, workflow_sources
 
 
 def _facts(found: tuple[Diagnostic, ...] | list[Diagnostic]) -> list[tuple[object, ...]]:

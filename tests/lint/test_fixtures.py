@@ -13,7 +13,7 @@ from compiler._static import Loader, analyse_file
 from compiler._static_lint import lint_paths, lint_source
 from compiler._types import TypeExpr
 
-FIXTURES = Path(__file__).parent / "fixtures" / "lint"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "lint"
 _EXPECT = re.compile(r"#\s*expect:\s*(?P<codes>[A-Z0-9 ]+)")
 
 

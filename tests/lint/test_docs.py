@@ -14,7 +14,7 @@ from compiler._cli import _parser
 from compiler._config import KEYS
 from compiler._static_lint import lint_source
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 LINT_MD = (ROOT / "docs" / "lint.md").read_text()
 DIAGNOSTICS_MD = (ROOT / "docs" / "diagnostics.md").read_text()
 

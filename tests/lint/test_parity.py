@@ -16,7 +16,7 @@ from compiler._static import Loader, analyse_file
 from compiler._static_lint import check_workflow
 from spectra_dsl import Workflow
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).parents[1]
 ROOTS = [HERE.parent / "examples", HERE / "fixtures"]
 #: Modules that cannot be imported, or whose findings only the linter can have (SPX90x).
 STATIC_ONLY = {"syntax_error.py", "not_followed.py"}

@@ -678,7 +678,7 @@ def test_every_code_has_a_name_and_a_severity() -> None:
 # starts with the line "# not runnable" and must still parse; a block that is not even
 # Python uses ```text.  No block is skipped silently.
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = sorted((ROOT / "docs").glob("*.md"))
 NOT_RUNNABLE = "# not runnable"
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```\s*$", re.S | re.M)

@@ -14,7 +14,7 @@ import pytest
 
 from compiler._cli import main
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 SCHEMA = FIXTURES / "sarif" / "sarif-schema-2.1.0-subset.json"
 
 FORGOTTEN = textwrap.dedent(
