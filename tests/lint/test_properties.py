@@ -15,7 +15,6 @@ from compiler import Diagnostic
 from compiler._static import Loader, analyse_file
 from compiler._static_lint import check_workflow, lint_source
 from spectra_dsl import Workflow
-
 from tests.strategies import WorkflowSource, workflow_sources
 
 
