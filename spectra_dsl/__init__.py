@@ -19,6 +19,7 @@ from ._errors import ReducerError as ReducerError
 from ._errors import SpectraError as SpectraError
 from ._errors import StepFailed as StepFailed
 from ._errors import StepOutputError as StepOutputError
+from ._errors import SpectraWarning as SpectraWarning
 from ._errors import StepTimeout as StepTimeout
 from ._join import Join as Join
 from ._plan import Plan as Plan
@@ -40,6 +41,7 @@ __all__ = [
     "Retry",
     "RunResult",
     "SpectraError",
+    "SpectraWarning",
     "StepFailed",
     "StepOutputError",
     "StepTimeout",

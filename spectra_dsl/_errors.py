@@ -11,6 +11,19 @@ class SpectraError(Exception):
     """Base class of every error spectra-dsl raises."""
 
 
+class SpectraWarning(UserWarning):
+    """A compile warning (SPX003, SPX103, ...) issued through :mod:`warnings`.
+
+    ``Workflow.compile()`` issues one per warning finding, besides keeping them on
+    ``plan.diagnostics``, so pytest shows them and ``-W error::spectra_dsl.SpectraWarning``
+    makes them fatal.  ``diagnostic`` is the finding itself.
+    """
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(str(diagnostic))
+        self.diagnostic = diagnostic
+
+
 class CompileError(Findings, SpectraError):
     """A workflow has errors; ``diagnostics`` holds every finding, errors and warnings."""
 
