@@ -12,10 +12,12 @@ from ._diagnostics import Severity as Severity
 from ._diagnostics import format_diagnostics as format_diagnostics
 from ._ir import GuardSpec as GuardSpec
 from ._ir import ParameterSpec as ParameterSpec
+from ._ir import ParamKind as ParamKind
 from ._ir import ReducerSpec as ReducerSpec
 from ._ir import RepeatSpec as RepeatSpec
 from ._ir import RetrySpec as RetrySpec
 from ._ir import SourceLocation as SourceLocation
+from ._ir import StepKind as StepKind
 from ._ir import StepSpec as StepSpec
 from ._ir import WorkflowSpec as WorkflowSpec
 from ._lower import Compilation as Compilation
@@ -28,8 +30,8 @@ from ._types import TypeExpr as TypeExpr
 
 __all__ = [
     "CODES", "Code", "Compilation", "Diagnostic", "ExecutionGraph", "Findings", "GuardSpec",
-    "ParameterSpec", "ReducerSpec", "RepeatSpec", "RetrySpec", "Severity",
-    "SourceLocation", "StepSpec", "TypeExpr", "WorkflowSpec", "compile_workflow",
+    "ParamKind", "ParameterSpec", "ReducerSpec", "RepeatSpec", "RetrySpec", "Severity",
+    "SourceLocation", "StepKind", "StepSpec", "TypeExpr", "WorkflowSpec", "compile_workflow",
     "format_diagnostics",
 ]
 # spectra-lint

@@ -8,27 +8,63 @@ get the same findings for the same mistake.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 
 import attrs
 
 from ._types import TypeExpr
 
-#: Parameter kinds, named after :class:`inspect.Parameter` kinds.
-POSITIONAL_ONLY = "positional-only"
-POSITIONAL_OR_KEYWORD = "positional-or-keyword"
-VAR_POSITIONAL = "var-positional"
-KEYWORD_ONLY = "keyword-only"
-VAR_KEYWORD = "var-keyword"
 
-#: Step kinds: what the marked object is.
-ASYNC_FUNCTION = "async function"
-SYNC_FUNCTION = "function"
-ASYNC_GENERATOR = "async generator"
-GENERATOR = "generator"
-CLASS = "class"
-SUBWORKFLOW = "sub-workflow"
-OTHER = "object"
+class ParamKind(str, enum.Enum):
+    """A parameter's kind, named after the :class:`inspect.Parameter` kinds."""
+
+    POSITIONAL_ONLY = "positional-only"
+    POSITIONAL_OR_KEYWORD = "positional-or-keyword"
+    VAR_POSITIONAL = "var-positional"
+    KEYWORD_ONLY = "keyword-only"
+    VAR_KEYWORD = "var-keyword"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class StepKind(str, enum.Enum):
+    """What the object marked as a step is: only an async or plain function can run."""
+
+    ASYNC_FUNCTION = "async function"
+    SYNC_FUNCTION = "function"
+    ASYNC_GENERATOR = "async generator"
+    GENERATOR = "generator"
+    CLASS = "class"
+    SUBWORKFLOW = "sub-workflow"
+    OTHER = "object"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# The module-level names the front ends used before the enums: aliases of the members.
+POSITIONAL_ONLY = ParamKind.POSITIONAL_ONLY
+POSITIONAL_OR_KEYWORD = ParamKind.POSITIONAL_OR_KEYWORD
+VAR_POSITIONAL = ParamKind.VAR_POSITIONAL
+KEYWORD_ONLY = ParamKind.KEYWORD_ONLY
+VAR_KEYWORD = ParamKind.VAR_KEYWORD
+ASYNC_FUNCTION = StepKind.ASYNC_FUNCTION
+SYNC_FUNCTION = StepKind.SYNC_FUNCTION
+ASYNC_GENERATOR = StepKind.ASYNC_GENERATOR
+GENERATOR = StepKind.GENERATOR
+CLASS = StepKind.CLASS
+SUBWORKFLOW = StepKind.SUBWORKFLOW
+OTHER = StepKind.OTHER
+
+
+def _param_kind(value: ParamKind | str) -> ParamKind:
+    return ParamKind(value)
+
+
+def _step_kind(value: StepKind | str) -> StepKind:
+    return StepKind(value)
 
 
 @attrs.frozen
@@ -48,7 +84,8 @@ class ParameterSpec:
     """One parameter of a step, as the signature declares it."""
 
     name: str
-    kind: str = POSITIONAL_OR_KEYWORD
+    kind: ParamKind = attrs.field(default=ParamKind.POSITIONAL_OR_KEYWORD,
+                                  converter=_param_kind)
     has_default: bool = False
     annotation: TypeExpr | None = None
 
@@ -99,7 +136,7 @@ class StepSpec:
     params: tuple[ParameterSpec, ...] = ()
     writes: tuple[str, ...] | None = None
     join: object = None
-    kind: str = ASYNC_FUNCTION
+    kind: StepKind = attrs.field(default=StepKind.ASYNC_FUNCTION, converter=_step_kind)
     location: SourceLocation | None = None
     returns: TypeExpr | None = None
     guard: GuardSpec | None = None

@@ -48,6 +48,16 @@ class TypeExpr:
             return self.name
         return f"{self.name}[{', '.join(str(a) for a in self.args)}]"
 
+    @classmethod
+    def from_source(cls, text: str) -> TypeExpr | None:
+        """An annotation written as text (``"list[str]"``); ``None`` if not understood."""
+        return from_source(text)
+
+    @classmethod
+    def from_runtime(cls, annotation: object) -> TypeExpr | None:
+        """A live annotation object (``list[str]``); ``None`` if not understood."""
+        return from_runtime(annotation)
+
 
 def _union(members: list[TypeExpr]) -> TypeExpr:
     flat: list[TypeExpr] = []

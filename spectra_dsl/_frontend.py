@@ -16,44 +16,51 @@ from collections.abc import Callable, Mapping
 
 import typing_extensions
 
-from compiler import GuardSpec, ParameterSpec, RetrySpec, SourceLocation, StepSpec, TypeExpr
-from compiler import _ir as ir
-from compiler._types import from_runtime, from_source
+from compiler import (
+    GuardSpec,
+    ParameterSpec,
+    ParamKind,
+    RetrySpec,
+    SourceLocation,
+    StepKind,
+    StepSpec,
+    TypeExpr,
+)
 
 from ._control import Match, Retry, guard_reads
 from ._step import StepOptions
 
 _KINDS = {
-    inspect.Parameter.POSITIONAL_ONLY: ir.POSITIONAL_ONLY,
-    inspect.Parameter.POSITIONAL_OR_KEYWORD: ir.POSITIONAL_OR_KEYWORD,
-    inspect.Parameter.VAR_POSITIONAL: ir.VAR_POSITIONAL,
-    inspect.Parameter.KEYWORD_ONLY: ir.KEYWORD_ONLY,
-    inspect.Parameter.VAR_KEYWORD: ir.VAR_KEYWORD,
+    inspect.Parameter.POSITIONAL_ONLY: ParamKind.POSITIONAL_ONLY,
+    inspect.Parameter.POSITIONAL_OR_KEYWORD: ParamKind.POSITIONAL_OR_KEYWORD,
+    inspect.Parameter.VAR_POSITIONAL: ParamKind.VAR_POSITIONAL,
+    inspect.Parameter.KEYWORD_ONLY: ParamKind.KEYWORD_ONLY,
+    inspect.Parameter.VAR_KEYWORD: ParamKind.VAR_KEYWORD,
 }
 
 
-def step_kind(fn: object) -> str:
+def step_kind(fn: object) -> StepKind:
     """What the marked object is, as one of the IR's step kinds."""
     if type(fn) is types.FunctionType:  # the common case, read straight from the code
         flags = fn.__code__.co_flags
         if flags & inspect.CO_ASYNC_GENERATOR:
-            return ir.ASYNC_GENERATOR
+            return StepKind.ASYNC_GENERATOR
         if flags & inspect.CO_GENERATOR:
-            return ir.GENERATOR
+            return StepKind.GENERATOR
         if flags & inspect.CO_COROUTINE or inspect.iscoroutinefunction(fn):
-            return ir.ASYNC_FUNCTION
-        return ir.SYNC_FUNCTION
+            return StepKind.ASYNC_FUNCTION
+        return StepKind.SYNC_FUNCTION
     if inspect.isclass(fn):
-        return ir.CLASS
+        return StepKind.CLASS
     if inspect.isasyncgenfunction(fn):
-        return ir.ASYNC_GENERATOR
+        return StepKind.ASYNC_GENERATOR
     if inspect.isgeneratorfunction(fn):
-        return ir.GENERATOR
+        return StepKind.GENERATOR
     if inspect.iscoroutinefunction(fn):
-        return ir.ASYNC_FUNCTION
+        return StepKind.ASYNC_FUNCTION
     if inspect.isfunction(fn) or inspect.ismethod(fn):
-        return ir.SYNC_FUNCTION
-    return ir.OTHER
+        return StepKind.SYNC_FUNCTION
+    return StepKind.OTHER
 
 
 def _indent_column(line: str) -> int:
@@ -113,7 +120,7 @@ def _hints(fn: Callable[..., object]) -> dict[str, object]:
 
 @functools.lru_cache(maxsize=4096)
 def _from_text(text: str) -> TypeExpr | None:
-    return from_source(text)
+    return TypeExpr.from_source(text)
 
 
 def _annotation(value: object) -> TypeExpr | None:
@@ -121,7 +128,7 @@ def _annotation(value: object) -> TypeExpr | None:
     is read as source, exactly as ``spectra-lint`` reads it, never evaluated."""
     if isinstance(value, str):
         return _from_text(value)
-    return from_runtime(value)
+    return TypeExpr.from_runtime(value)
 
 
 def _raw_annotations(fn: Callable[..., object]) -> dict[str, object]:
@@ -138,7 +145,7 @@ def _typed_dict_fields(annotation: object) -> Mapping[str, TypeExpr] | None:
         return None
     fields: dict[str, TypeExpr] = {}
     for key, value in _hints(annotation).items():  # type: ignore[arg-type]
-        converted = from_runtime(value)
+        converted = TypeExpr.from_runtime(value)
         if converted is not None:
             fields[key] = converted
     return fields
@@ -149,7 +156,7 @@ _SIGNATURE_OVERRIDES = frozenset({"__wrapped__", "__signature__", "_partialmetho
                                   "__partialmethod__", "__text_signature__"})
 
 
-def parameters(fn: Callable[..., object]) -> list[tuple[str, str, bool]]:
+def parameters(fn: Callable[..., object]) -> list[tuple[str, ParamKind, bool]]:
     """``(name, kind, has_default)`` of each parameter, as ``inspect.signature`` says.
 
     A plain function's are read from its code object, as ``inspect`` itself does, but
@@ -165,22 +172,23 @@ def parameters(fn: Callable[..., object]) -> list[tuple[str, str, bool]]:
     keyword_only = code.co_kwonlyargcount
     defaults = fn.__defaults__ or ()
     first_default = positional - len(defaults)
-    found: list[tuple[str, str, bool]] = []
+    found: list[tuple[str, ParamKind, bool]] = []
     for index in range(positional):
-        kind = ir.POSITIONAL_ONLY if index < code.co_posonlyargcount else ir.POSITIONAL_OR_KEYWORD
+        kind = (ParamKind.POSITIONAL_ONLY if index < code.co_posonlyargcount
+                else ParamKind.POSITIONAL_OR_KEYWORD)
         has_default = (index >= first_default
                        and defaults[index - first_default] is not inspect.Parameter.empty)
         found.append((names[index], kind, has_default))
     rest = positional + keyword_only
     if code.co_flags & inspect.CO_VARARGS:
-        found.append((names[rest], ir.VAR_POSITIONAL, False))
+        found.append((names[rest], ParamKind.VAR_POSITIONAL, False))
         rest += 1
     kwdefaults = fn.__kwdefaults__ or {}
     for name in names[positional:positional + keyword_only]:
         default = kwdefaults.get(name, inspect.Parameter.empty)
-        found.append((name, ir.KEYWORD_ONLY, default is not inspect.Parameter.empty))
+        found.append((name, ParamKind.KEYWORD_ONLY, default is not inspect.Parameter.empty))
     if code.co_flags & inspect.CO_VARKEYWORDS:
-        found.append((names[rest], ir.VAR_KEYWORD, False))
+        found.append((names[rest], ParamKind.VAR_KEYWORD, False))
     return found
 
 
@@ -191,7 +199,7 @@ def read_step(fn: object, options: StepOptions) -> StepSpec:
     params: tuple[ParameterSpec, ...] = ()
     returns: TypeExpr | None = None
     fields: Mapping[str, TypeExpr] | None = None
-    if kind not in (ir.CLASS, ir.OTHER) and callable(fn):
+    if kind not in (StepKind.CLASS, StepKind.OTHER) and callable(fn):
         hints = _raw_annotations(fn)
         params = tuple(
             ParameterSpec(

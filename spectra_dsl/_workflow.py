@@ -14,11 +14,11 @@ from compiler import (
     ReducerSpec,
     RepeatSpec,
     SourceLocation,
+    StepKind,
     StepSpec,
     WorkflowSpec,
     compile_workflow,
 )
-from compiler import _ir as ir
 
 from ._control import Guard, Repeat, Retry, guard_reads
 from ._errors import CompileError
@@ -298,7 +298,7 @@ def _added_spec(entry: _Added) -> StepSpec:
         name=entry.name,
         writes=None if entry.writes is None else entry.keys,
         writes_mapping=entry.writes,
-        kind=ir.SUBWORKFLOW,
+        kind=StepKind.SUBWORKFLOW,
         location=entry.location,
         guard=read_guard(entry.when),
         body=entry.body.spec(),
