@@ -11,7 +11,8 @@ from spectra_dsl import Workflow
 def test_kinds_are_string_enums_and_the_old_names_are_their_members() -> None:
     assert ir.ASYNC_FUNCTION is StepKind.ASYNC_FUNCTION
     assert ir.POSITIONAL_ONLY is ParamKind.POSITIONAL_ONLY
-    assert StepKind.SYNC_FUNCTION == "function"
+    assert StepKind("function") is StepKind.SYNC_FUNCTION
+    assert StepKind.SYNC_FUNCTION.value == "function"
     assert str(StepKind.SUBWORKFLOW) == "sub-workflow"
     assert f"{ParamKind.VAR_KEYWORD}" == "var-keyword"
 
