@@ -1,4 +1,4 @@
-"""Runner and compiler benchmarks: overhead against a hand-written floor, makespans, compile.
+"""Runner benchmarks: overhead against a hand-written floor, makespans.
 
 Run it with ``python bench/bench_runner.py`` (``--quick`` for a smoke run of a few
 seconds, ``--json`` for machine-readable figures).  Everything is measured in one
@@ -11,10 +11,9 @@ process, on this machine:
    the same functions;
 2. makespan of the uneven diamond and of a seeded random DAG with ``trio.sleep`` steps,
    against the critical path (real time);
-3. makespan under ``max_concurrency=k`` against max(critical path, total work / k);
-4. compile time of a 10,000-step random DAG: ``Workflow.compile()`` with every check on,
-   split into the runtime front end (``Workflow.spec()``) and the passes
-   (``compiler.compile_workflow`` on the prebuilt spec).
+3. makespan under ``max_concurrency=k`` against max(critical path, total work / k).
+
+Compile time is measured by ``bench/bench_compile.py``.
 
 The step functions are generated as source text and written to a temporary file, so
 their parameter names (the dependencies) are real and ``inspect`` finds their ``def``
@@ -40,7 +39,6 @@ from typing import Any
 import attrs
 import trio
 
-from compiler import compile_workflow
 from spectra_dsl import Join, Plan, Workflow, step
 
 AsyncFn = Callable[..., Awaitable[Any]]
@@ -279,34 +277,11 @@ def floor_makespan(functions: Sequence[AsyncFn], dag: Dag, repeat: int) -> float
     return statistics.median(trio.run(main)) / dag.critical_path()
 
 
-def compile_times(dag: Dag, directory: str, repeat: int) -> Figures:
-    """ms for ``Workflow.compile()``, ``Workflow.spec()`` and ``compile_workflow(spec)``."""
-    wf = workflow(dag, directory, f"compile{len(dag)}")
-
-    def best(fn: Callable[[], object]) -> tuple[float, float]:
-        fn()  # warm up (linecache, type-hint caches)
-        times = []
-        for _ in range(repeat):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        return statistics.median(times) * 1e3, min(times) * 1e3
-
-    spec = wf.spec()
-    whole, whole_min = best(wf.compile)
-    front, front_min = best(wf.spec)
-    passes, passes_min = best(lambda: compile_workflow(spec))
-    return {"steps": float(len(dag)), "compile_ms": whole, "compile_min_ms": whole_min,
-            "front_end_ms": front, "front_end_min_ms": front_min,
-            "passes_ms": passes, "passes_min_ms": passes_min}
-
-
 def collect(quick: bool = False) -> dict[str, Figures]:
     """Every figure, keyed by benchmark."""
     size = 200 if quick else 1000
     repeat = 5 if quick else 41
     sleep_repeat = 1 if quick else 7
-    compile_size = 1000 if quick else 10_000
     figures: dict[str, Figures] = {}
     with tempfile.TemporaryDirectory() as directory:
         for label, dag in [
@@ -339,9 +314,6 @@ def collect(quick: bool = False) -> dict[str, Figures]:
         bound = max(sleepy.critical_path(), sum(sleepy.durations) / limit)
         figures["makespan_limit_4"] = makespan(plan, bound, sleep_repeat, limit=limit)
         figures["makespan_limit_4"]["limit"] = float(limit)
-
-        figures["compile"] = compile_times(
-            random_dag(compile_size, seed=1), directory, 3 if quick else 7)
     return figures
 
 
@@ -385,14 +357,6 @@ def report(figures: dict[str, Figures]) -> str:
     depth = int(figures["makespan_random_dag"]["depth"])
     out.append(f"  (the random DAG's critical path is {depth} steps deep; each sleep on it "
                "overshoots by up to 1 ms, the resolution of epoll timeouts)")
-    f = figures["compile"]
-    out.append("")
-    out.append(f"compile, {int(f['steps'])}-step random DAG (ms, median; min in brackets)")
-    out.append(f"  Workflow.compile()        {f['compile_ms']:8.1f} ({f['compile_min_ms']:.1f})"
-               "   target < 300")
-    out.append(f"  front end (wf.spec())     {f['front_end_ms']:8.1f} "
-               f"({f['front_end_min_ms']:.1f})")
-    out.append(f"  passes (compile_workflow) {f['passes_ms']:8.1f} ({f['passes_min_ms']:.1f})")
     return "\n".join(out)
 
 
