@@ -17,9 +17,9 @@ from ._errors import InputError as InputError
 from ._errors import LoopLimitExceeded as LoopLimitExceeded
 from ._errors import ReducerError as ReducerError
 from ._errors import SpectraError as SpectraError
+from ._errors import SpectraWarning as SpectraWarning
 from ._errors import StepFailed as StepFailed
 from ._errors import StepOutputError as StepOutputError
-from ._errors import SpectraWarning as SpectraWarning
 from ._errors import StepTimeout as StepTimeout
 from ._join import Join as Join
 from ._plan import Plan as Plan

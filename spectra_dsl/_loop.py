@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
-from . import events as ev
 from ._control import Repeat, guard_holds
 from ._errors import LoopLimitExceeded
-from ._retry import Emit
+
+if TYPE_CHECKING:
+    from ._emit import Emitter
 
 #: Runs one pass: ``run_pass(inputs, iteration) -> final state``.
 RunPass = Callable[[dict[str, Any], int], Awaitable[dict[str, Any]]]
 
 
 async def run_loop(
-    run_pass: RunPass, *, step: str, repeat: Repeat, inputs: dict[str, Any], emit: Emit,
-    scope: tuple[str, ...],
+    run_pass: RunPass, *, step: str, repeat: Repeat, inputs: dict[str, Any],
+    emit: Emitter,
 ) -> dict[str, Any]:
     """Run passes until ``repeat.until`` holds over a pass's final state.
 
@@ -29,7 +30,7 @@ async def run_loop(
     assert repeat.max_iterations is not None  # the compiler refuses a loop without one
     state: dict[str, Any] = {}
     for iteration in range(1, repeat.max_iterations + 1):
-        emit(ev.LoopIteration, trio.current_time(), step, iteration, scope)
+        emit.loop_iteration(time=trio.current_time(), step=step, iteration=iteration)
         state = await run_pass(inputs, iteration)
         if repeat.until is not None and guard_holds(repeat.until, state):
             return state

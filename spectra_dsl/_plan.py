@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import types
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -9,13 +10,14 @@ from typing import Any
 import attrs
 import trio
 
-from compiler import Diagnostic, ExecutionGraph
-from compiler._ir import ASYNC_FUNCTION
+from compiler import Diagnostic, ExecutionGraph, StepKind
 
 from ._control import Repeat, Retry
+from ._emit import OnEvent
 from ._errors import InputError
 from ._result import RunResult
-from ._runner import OnEvent, Run
+from ._runner import Run
+from ._schedule import ScheduleTable
 from ._slots import Slots
 from ._state import ReducerInfo
 
@@ -66,6 +68,15 @@ class Plan:
     is_async: tuple[bool, ...] = attrs.field(init=False)
     plain: tuple[bool, ...] = attrs.field(init=False)
     folded: Mapping[str, ReducerInfo] = attrs.field(init=False)
+    # The tables the runner reads, built once per plan (not per run):
+    schedule: ScheduleTable = attrs.field(init=False)
+    fns: tuple[Callable[..., Any] | None, ...] = attrs.field(init=False)
+    #: The one key a step writes when nothing folds it: a plain assignment.
+    simple_key: tuple[str | None, ...] = attrs.field(init=False)
+    is_body: tuple[bool, ...] = attrs.field(init=False)
+    #: Plain sub-workflow steps, begun in the instant they are released.
+    begun_at_once: tuple[bool, ...] = attrs.field(init=False)
+    joined: tuple[bool, ...] = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         steps = self.graph.steps
@@ -79,7 +90,7 @@ class Plan:
         setter(self, "multi_key", tuple(
             s.body is None and s.writes is not None and len(s.writes) > 1 for s in steps
         ))
-        setter(self, "is_async", tuple(s.kind == ASYNC_FUNCTION for s in steps))
+        setter(self, "is_async", tuple(s.kind == StepKind.ASYNC_FUNCTION for s in steps))
         setter(self, "plain", tuple(
             a.fn is not None and a.guard is None and a.retry is None and a.timeout is None
             for a in self.actions
@@ -90,6 +101,26 @@ class Plan:
                 # Writers ordered by the graph (or exclusive): each overwrites the last.
                 folded[key] = ReducerInfo(_overwrite, "overwrite")
         setter(self, "folded", {k: v for k, v in folded.items() if k in self.graph.writers})
+        graph = self.graph
+        actions = self.actions
+        setter(self, "schedule", ScheduleTable(
+            successors=graph.successors, predecessors=graph.predecessors, tips=graph.tips,
+            waits=tuple(len(p) - len(t) + 1 if t else len(p)
+                        for p, t in zip(graph.predecessors, graph.tips, strict=True)),
+            roots=tuple(p for p, preds in enumerate(graph.predecessors) if not preds),
+        ))
+        setter(self, "fns", tuple(a.fn for a in actions))
+        setter(self, "simple_key", tuple(
+            keys[0] if (len(keys) == 1 and not multi and a.writes_mapping is None
+                        and keys[0] not in self.folded) else None
+            for keys, multi, a in zip(self.keys, self.multi_key, actions, strict=True)
+        ))
+        setter(self, "is_body", tuple(a.body is not None for a in actions))
+        setter(self, "begun_at_once", tuple(
+            a.body is not None and a.repeat is None and a.retry is None and a.timeout is None
+            for a in actions
+        ))
+        setter(self, "joined", tuple(s.join is not None for s in steps))
 
     def __repr__(self) -> str:
         return f"<Plan {self.graph.name!r}: {len(self.names)} steps>"
@@ -126,8 +157,7 @@ class Plan:
         before any step starts if inputs are missing or unknown, and
         :class:`StepFailed` if a step raises (the other running steps are cancelled).
         """
-        if on_event is not None and not callable(on_event):
-            raise TypeError(f"on_event must be a function taking one event, not {on_event!r}")
+        check_on_event(on_event)
         if inputs is not None and not isinstance(inputs, Mapping):
             raise TypeError(
                 f"inputs must be a mapping of input names to values, such as "
@@ -143,7 +173,7 @@ class Plan:
         await run.execute()
         state = types.MappingProxyType(run.state)
         return RunResult(self.graph.name, state, started, trio.current_time(), slots.peak,
-                         run.log)
+                         run.emit.log)
 
     def run_sync(
         self,
@@ -155,6 +185,23 @@ class Plan:
         """Run the workflow in a new trio event loop (``trio.run``) and return the result."""
         return trio.run(
             lambda: self.run(inputs, max_concurrency=max_concurrency, on_event=on_event)
+        )
+
+
+def check_on_event(on_event: object) -> None:
+    """Refuse an ``on_event`` that is no plain function of one event (an ``async def``
+    would be called and never awaited: its events would be lost)."""
+    if on_event is None:
+        return
+    if not callable(on_event):
+        raise TypeError(f"on_event must be a function taking one event, not {on_event!r}")
+    if inspect.iscoroutinefunction(on_event) or inspect.iscoroutinefunction(
+        getattr(on_event, "__call__", None)  # noqa: B004 (an instance's async __call__)
+    ):
+        raise TypeError(
+            f"on_event must be a plain function, not the async function {on_event!r}: it "
+            "is called, never awaited, in the middle of the run; send each event to a "
+            "trio memory channel (send_nowait) and handle it in a task of your own"
         )
 
 

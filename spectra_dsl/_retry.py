@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
-from . import events as ev
 from ._control import Retry
 from ._errors import StepTimeout
 
-#: Logs one event: ``emit(EventClass, *fields)``.
-Emit = Callable[..., None]
+if TYPE_CHECKING:
+    from ._emit import Emitter
 
 
 async def call_with_retries(
     call: Callable[[], Awaitable[Any]], *, step: str, retry: Retry | None,
-    timeout: float | None, emit: Emit, scope: tuple[str, ...],
+    timeout: float | None, emit: Emitter,
 ) -> Any:
     """Await ``call()``; bound each attempt by ``timeout``; retry as ``retry`` says.
 
@@ -38,14 +38,27 @@ async def call_with_retries(
             error = exc
         else:
             assert deadline.cancelled_caught
-            emit(ev.StepTimedOut, trio.current_time(), step, attempt, timeout, scope)
+            emit.step_timed_out(time=trio.current_time(), step=step, attempt=attempt,
+                                timeout=timeout)
             error = StepTimeout(step, attempt, timeout)
         if (retry is None or attempt >= retry.attempts
                 or not isinstance(error, (StepTimeout, *retry.on))):
             raise error
-        delay = retry.delay(attempt)
+        delay = backoff_delay(retry, attempt)
         if retry.jitter:
             delay += random.uniform(0, retry.jitter * delay)
         attempt += 1
-        emit(ev.RetryAttempt, trio.current_time(), step, attempt, delay, error, scope)
+        emit.retry_attempt(time=trio.current_time(), step=step, attempt=attempt, delay=delay,
+                           error=error)
         await trio.sleep(delay)
+
+
+def backoff_delay(retry: Retry, attempt: int) -> float:
+    """``backoff * factor ** (attempt - 1)`` without overflowing: 0 when ``backoff`` is
+    0 (however many attempts), infinity past the largest float."""
+    if not retry.backoff:
+        return 0.0
+    try:
+        return retry.delay(attempt)
+    except OverflowError:
+        return math.inf

@@ -1,12 +1,16 @@
 """The runner: greedy dataflow over a compiled plan, in one trio nursery.
 
 A finished step releases its successors at once; there are no rounds and no batch
-barriers.  Writes are folded in plan order (see :mod:`._state`), so the final state is
-the same whatever the timing.  A step whose guard does not hold, or whose required
-inputs were never written, is skipped, and the skip flows downstream like a finish, so
-every join is released exactly once.  Events are logged as cheap tuples and turned into
-event objects only when someone looks (or at once, when an ``on_event`` callback is
-given).
+barriers.  What is ready is decided by the trio-free core in :mod:`._schedule`; this
+module keeps what needs trio: the nursery, the slots, the step calls and the failures.
+Writes are folded in plan order (see :mod:`._state`), so the final state is the same
+whatever the timing.  A step whose guard does not hold, or whose required inputs were
+never written, is skipped, and the skip flows downstream like a finish, so every join
+is released exactly once.
+
+A plain sub-workflow step is begun in the instant it is released: its own first steps
+ask for slots together with the outer steps released at that instant, by priority, so
+a sub-workflow on the critical path is never served after its lower-priority siblings.
 """
 
 from __future__ import annotations
@@ -16,36 +20,33 @@ import functools
 import inspect
 import math
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
 import trio
 
 from . import events as ev
 from ._control import guard_holds
-from ._errors import (
-    EventHandlerError,
-    LoopLimitExceeded,
-    ReducerError,
-    StepFailed,
-    StepOutputError,
-)
+from ._emit import Emitter, EventLog, OnEvent
+from ._errors import EventHandlerError, LoopLimitExceeded, ReducerError, StepFailed
 from ._loop import run_loop
 from ._retry import call_with_retries
+from ._schedule import Schedule
 from ._slots import Slots
 from ._state import NOTHING, Fold
+from ._writes import write_result
 
 if TYPE_CHECKING:
-    from ._plan import Plan, StepAction
+    from ._plan import Plan
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
 
-EventLog = list[Any]
-OnEvent = Callable[[ev.Event], object]
+#: A slot request: (priority, run, position).
+Request = tuple[int, "Run", int]
 
 
-def _boxed(fn: Callable[..., Any], kwargs: dict[str, Any]) -> tuple[Any]:
+def _boxed(fn: Any, kwargs: dict[str, Any]) -> tuple[Any]:
     """Call a sync step in its worker thread; the box keeps trio from judging the value."""
     return (fn(**kwargs),)
 
@@ -60,91 +61,115 @@ class Halt:
 
 
 class Run:
-    """One execution of a plan: its state, counters and event log."""
+    """One execution of a plan: its state, schedule, slots, event log and failures."""
+
+    __slots__ = ("all_done", "callback_error", "early", "emit", "failures", "folds", "halt",
+                 "names", "nursery", "plan", "priority", "schedule", "slots", "started",
+                 "state", "stopped", "thread_limiter")
 
     def __init__(
         self, plan: Plan, state: dict[str, Any], slots: Slots, on_event: OnEvent | None,
         scope: tuple[str, ...] = (), log: EventLog | None = None, halt: Halt | None = None,
         priority_offset: int = 0,
     ) -> None:
-        graph = plan.graph
         self.plan = plan
-        self.graph = graph
         self.names = plan.names
         self.state = state
         self.slots = slots
-        self.on_event = on_event
-        self.quiet = on_event is None  # no callback: events are logged as tuples
-        self.scope = scope
-        self.log: EventLog = [] if log is None else log
+        self.emit = Emitter([] if log is None else log, scope, on_event, self.callback_failed)
+        self.schedule = Schedule(plan.schedule)
         self.failures: dict[str, BaseException] = {}
         self.callback_error: EventHandlerError | None = None
         self.stopped = False
         self.halt = Halt() if halt is None else halt
         self.nursery: trio.Nursery | None = None
-        # Steps not yet finished or skipped.  The nursery stays open until there are
-        # none: a step waiting for a slot held by another run is no task of ours.
-        self.pending = len(plan.names)
+        #: Tasks to start once the nursery is open (steps given a slot before it was).
+        self.early: list[functools.partial[Coroutine[Any, Any, None]]] = []
         self.all_done = trio.Event()
-        self.skip_queue: collections.deque[int] = collections.deque()
-        self.draining = False
+        self.started = 0.0
         # Sync steps run in worker threads.  Under a limit the slots already bound them,
         # and a thread abandoned by a timeout must not hold a place a retry needs; with
         # no limit, trio's default thread limiter keeps the thread count sane.
         self.thread_limiter = (
             trio.CapacityLimiter(math.inf) if slots.limit is not None else None
         )
-        preds = graph.predecessors
-        # Join.ALL waits for every upstream; Join.ANY for its non-tip upstreams and
-        # one tip (the first to finish, or the last to be skipped).
-        self.remaining = [
-            len(p) - len(tips) + 1 if tips else len(p)
-            for p, tips in zip(preds, graph.tips, strict=True)
-        ]
-        self.tips_left = [len(tips) for tips in graph.tips]
-        self.tip_seen = bytearray(len(preds))
-        self.finished = bytearray(len(preds))
-        self.skipped = bytearray(len(preds))
         self.folds: dict[str, Fold] = {
-            key: Fold(key, graph.writers[key], info, plan.names)
+            key: Fold(key, plan.graph.writers[key], info, plan.names)
             for key, info in plan.folded.items()
         }
-        # The per-step tables the hot path reads, bound once.
-        self.successors = graph.successors
-        self.params = plan.params
-        self.is_async = plan.is_async
-        self.tips = graph.tips
         # A sub-workflow's steps also have the outer path after it still to go.
-        self.priority = (graph.priority if not priority_offset
-                         else tuple(p + priority_offset for p in graph.priority))
-        self.plain = plan.plain
-        self.required = plan.required
-        self.fns = tuple(a.fn for a in plan.actions)
-        self.is_body = tuple(a.body is not None for a in plan.actions)
-        self.joined = tuple(step.join is not None for step in graph.steps)
-        #: The one key a step writes when nothing folds it: a plain assignment.
-        self.simple_key = tuple(
-            keys[0] if (len(keys) == 1 and not multi and a.writes_mapping is None
-                        and keys[0] not in self.folds) else None
-            for keys, multi, a in zip(plan.keys, plan.multi_key, plan.actions, strict=True)
-        )
+        priority = plan.graph.priority
+        self.priority = (priority if not priority_offset
+                         else tuple(p + priority_offset for p in priority))
 
-    # -- events ---------------------------------------------------------------------
+    # -- the run as a whole ---------------------------------------------------------
 
-    def emit(self, cls: type[ev.Event], *args: Any) -> None:
-        """Log an event: as a flat tuple ``(cls, *fields)``, made into the event object
-        only when read, unless a callback wants the object now."""
-        if self.on_event is None:
-            self.log.append((cls, *args))
-        else:
-            event = cls(*args)
-            self.log.append(event)
+    async def execute(self) -> None:
+        """Run every step; raise :class:`StepFailed` if one fails."""
+        self.submit(self.begin(trio.current_time()))
+        await self.complete()
+
+    def begin(self, now: float) -> list[Request]:
+        """Start the run: log it, decide its first steps, return their slot requests."""
+        self.started = now
+        self.emit.workflow_started(time=now, workflow=self.plan.graph.name,
+                                   inputs=tuple(self.state))
+        if self.callback_error is not None:
+            return []
+        return self.collect(self.schedule.roots(), now)
+
+    async def complete(self) -> dict[str, Any]:
+        """Run the steps begun until none is left; raise the run's failure, or return
+        the final state."""
+        if self.schedule.pending and self.callback_error is None:
             try:
-                self.on_event(event)
-            except Exception as error:
-                self.stop_for_callback(event, error)
+                async with trio.open_nursery() as nursery:
+                    self.nursery = nursery
+                    for task in self.early:
+                        nursery.start_soon(task)
+                    self.early.clear()
+                    if self.stopped:
+                        nursery.cancel_scope.cancel()
+                    elif self.schedule.pending:
+                        await self.all_done.wait()
+            except BaseExceptionGroup as group:
+                leaves = group.exceptions
+                if len(leaves) == 1 and not isinstance(leaves[0], BaseExceptionGroup):
+                    raise leaves[0] from None
+                raise
+        if self.callback_error is not None:
+            raise self.callback_error
+        if self.failures:
+            self.raise_failure()
+        end = trio.current_time()
+        self.emit.workflow_finished(time=end, workflow=self.plan.graph.name,
+                                    duration=end - self.started)
+        if self.callback_error is not None:
+            raise self.callback_error
+        return self.state
 
-    def stop_for_callback(self, event: ev.Event, error: Exception) -> None:
+    def raise_failure(self) -> None:
+        """Raise the run's :class:`StepFailed` (a loop's own limit error as it is)."""
+        first = next(iter(self.failures))
+        cause = self.failures[first]
+        self.emit.workflow_failed(time=trio.current_time(), workflow=self.plan.graph.name,
+                                  step=first, error=cause)
+        error: BaseException
+        if isinstance(cause, EventHandlerError):  # raised in a sub-workflow's run
+            error = cause
+        elif (isinstance(cause, LoopLimitExceeded)
+              and cause.origin == (self, self.plan.graph.index[first])):
+            cause.failures.update((k, v) for k, v in self.failures.items() if k != first)
+            error = cause
+        else:
+            error = StepFailed(first, self.failures)
+            error.__cause__ = cause
+        if self.callback_error is not None:  # on_event raised on WorkflowFailed itself
+            self.callback_error.__context__ = error
+            raise self.callback_error
+        raise error
+
+    def callback_failed(self, event: ev.Event, error: Exception) -> None:
         """``on_event`` raised: the run stops, and raises that (not a step's failure)."""
         if self.callback_error is None:
             self.callback_error = EventHandlerError(event, error)
@@ -159,97 +184,82 @@ class Run:
         if self.nursery is not None:
             self.nursery.cancel_scope.cancel()
 
-    # -- scheduling -----------------------------------------------------------------
+    # -- deciding released steps ----------------------------------------------------
 
-    async def execute(self) -> None:
-        """Run every step; raise :class:`StepFailed` if one fails."""
-        graph = self.graph
-        now = trio.current_time()
-        self.emit(ev.WorkflowStarted, now, graph.name, tuple(self.state), self.scope)
-        if self.callback_error is None:
-            try:
-                async with trio.open_nursery() as nursery:
-                    self.nursery = nursery
-                    roots = [p for p, preds in enumerate(graph.predecessors) if not preds]
-                    self.release(roots, now)
-                    if self.pending:
-                        await self.all_done.wait()
-            except BaseExceptionGroup as group:
-                leaves = group.exceptions
-                if len(leaves) == 1 and not isinstance(leaves[0], BaseExceptionGroup):
-                    raise leaves[0] from None
-                raise
-        if self.callback_error is not None:
-            raise self.callback_error
-        if self.failures:
-            self.raise_failure()
-        end = trio.current_time()
-        self.emit(ev.WorkflowFinished, end, graph.name, end - now, self.scope)
-        if self.callback_error is not None:
-            raise self.callback_error
-
-    def raise_failure(self) -> None:
-        """Raise the run's :class:`StepFailed` (a loop's own limit error as it is)."""
-        first = next(iter(self.failures))
-        cause = self.failures[first]
-        self.emit(ev.WorkflowFailed, trio.current_time(), self.graph.name, first, cause,
-                  self.scope)
-        if isinstance(cause, EventHandlerError):  # raised in a sub-workflow's run
-            raise cause
-        if isinstance(cause, LoopLimitExceeded) and cause.origin == (self, self.graph.index[first]):
-            cause.failures.update((k, v) for k, v in self.failures.items() if k != first)
-            raise cause
-        error = StepFailed(first, self.failures)
-        raise error from cause
-
-    def release(self, positions: list[int], now: float) -> None:
-        """Steps whose upstreams are all done: decide each, by priority (which matters
-        only when some may have to wait for a slot)."""
-        if len(positions) > 1 and self.slots.limit is not None:
-            priority = self.graph.priority
-            positions.sort(key=lambda p: -priority[p])
-        for position in positions:
-            self.consider(position, now)
-
-    def consider(self, position: int, now: float) -> None:
-        """A step's upstreams are done: run it, or skip it (guard, missing input)."""
-        if self.stopped:
-            return
-        if not self.plain[position]:
-            guard = self.plan.actions[position].guard
-            if guard is not None:
+    def collect(self, released: list[int], now: float) -> list[Request]:
+        """Decide each released step: skip it (and decide what that releases, in turn)
+        or ready it.  Returns the slot requests of the steps to run, sub-workflows'
+        first steps included."""
+        plan = self.plan
+        schedule = self.schedule
+        emit = self.emit
+        requests: list[Request] = []
+        work = released
+        i = 0
+        while i < len(work):
+            if self.halt.halted:
+                return requests
+            position = work[i]
+            i += 1
+            if plan.joined[position]:
+                self.emit_join(position, now)
+            if plan.plain[position]:
+                reason = self.missing_input(position)
+            else:
                 try:
-                    holds = guard_holds(guard, self.guard_view(position))
+                    reason = self.skip_reason(position)
+                except ReducerError as error:  # folding what a Join.ANY guard reads:
+                    self.fail(plan.graph.index[error.step], error, holds_slot=False)
+                    return requests  # blame the writer, not the join step
                 except Exception as error:
                     self.fail(position, error, holds_slot=False)
-                    return
-                if not holds:
-                    self.skip(position, now, "its when= guard does not hold")
-                    return
+                    return requests
+            if reason is not None:
+                work.extend(self.skip(position, now, reason))
+                continue
+            emit.step_ready(time=now, step=self.names[position])
+            if plan.begun_at_once[position]:
+                requests.extend(self.begin_child(position, now))
+            elif plan.is_body[position]:
+                self.spawn(functools.partial(self.run_step, position))  # it takes no slot
+            else:
+                requests.append((self.priority[position], self, position))
+        if not schedule.pending:
+            self.all_done.set()
+        return requests
+
+    def skip_reason(self, position: int) -> str | None:
+        """Why a released step will not run (guard, missing input, dead race), if so."""
+        guard = self.plan.actions[position].guard
+        if guard is not None and not guard_holds(guard, self.guard_view(position)):
+            return "its when= guard does not hold"
+        return self.missing_input(position)
+
+    def missing_input(self, position: int) -> str | None:
+        """Why a released step cannot run for want of an input, if so."""
         state = self.state
-        for name in self.required[position]:
+        for name in self.plan.required[position]:
             if name not in state:
-                self.skip(position, now, f"required input '{name}' was never written: "
-                          "every step that writes it was skipped")
-                return
-        tips = self.tips[position]
-        if tips and not any(self.finished[t] for t in tips):
-            self.skip(position, now, "every branch of its Join.ANY was skipped")
-            return
-        if self.quiet:  # the hot path logs a tuple without a call (see emit)
-            self.log.append((ev.StepReady, now, self.names[position], self.scope))
-        else:
-            self.emit(ev.StepReady, now, self.names[position], self.scope)
-        if self.is_body[position]:
-            self.start(position)  # its own steps take the slots
-        else:
-            self.slots.request(self.priority[position], self, position)
+                return (f"required input '{name}' was never written: every step that "
+                        "writes it was skipped")
+        if self.schedule.all_tips_skipped(position):
+            return "every branch of its Join.ANY was skipped"
+        return None
+
+    def submit(self, requests: list[Request]) -> None:
+        """Ask for a slot for each step, highest priority first (which matters only when
+        some may have to wait)."""
+        if len(requests) > 1 and self.slots.limit is not None:
+            requests.sort(key=lambda r: -r[0])
+        request = self.slots.request
+        for priority, run, position in requests:
+            request(priority, run, position)
 
     def guard_view(self, position: int) -> Mapping[str, Any]:
         """What a step's guard reads: state, or for a ``Join.ANY`` step the same folds
         of the writes that have arrived that its parameters get."""
-        guard = self.graph.steps[position].guard
-        if not self.tips[position] or guard is None:
+        guard = self.plan.graph.steps[position].guard
+        if not self.plan.schedule.tips[position] or guard is None:
             return self.state
         arrived = {}
         for key in guard.reads:
@@ -259,37 +269,12 @@ class Run:
                 arrived[key] = value
         return collections.ChainMap(arrived, self.state)
 
-    def start(self, position: int) -> bool:
-        """Start a step in the slot it was given (the :class:`Slots` callback)."""
-        if self.halt.halted or self.nursery is None:
-            return False
-        self.nursery.start_soon(self.run_step, position)
-        return True
-
-    def skip(self, position: int, now: float, reason: str) -> None:
-        """A step will not run: it writes nothing, and its successors count it done."""
-        self.skipped[position] = 1
-        self.emit(ev.StepSkipped, now, self.names[position], reason, self.scope)
+    def skip(self, position: int, now: float, reason: str) -> list[int]:
+        """A step will not run: it writes nothing; returns what its skip releases."""
+        self.emit.step_skipped(time=now, step=self.names[position], reason=reason)
         for key in self.plan.keys[position]:
             self.resolve_unwritten(key, position)
-        self.one_done()
-        # A skip can release steps that are skipped in turn: a queue drained by the
-        # outermost skip, not recursion, so a chain of thousands of skips takes no stack.
-        self.skip_queue.append(position)
-        if self.draining:
-            return
-        self.draining = True
-        try:
-            while self.skip_queue:
-                self.upstream_done(self.skip_queue.popleft(), now)
-        finally:
-            self.draining = False
-
-    def one_done(self) -> None:
-        """A step finished or was skipped; when none is left, the run can end."""
-        self.pending -= 1
-        if not self.pending:
-            self.all_done.set()
+        return self.schedule.skip(position)
 
     def resolve_unwritten(self, key: str, position: int) -> None:
         """``position`` will not write ``key``: let its fold move past it."""
@@ -297,50 +282,64 @@ class Run:
         if fold is not None and fold.resolve(position) and fold.has_value():
             self.state[key] = fold.value
 
-    def upstream_done(self, position: int, now: float) -> None:
-        """``position`` finished or was skipped: count it towards each successor's join."""
-        successors = self.successors[position]
-        if not successors:
-            return
-        finished = self.finished[position]
-        all_tips, remaining = self.tips, self.remaining
-        released: list[int] = []
-        for succ in successors:
-            tips = all_tips[succ]
-            if tips and position in tips:
-                self.tips_left[succ] -= 1
-                if self.tip_seen[succ] or not (finished or self.tips_left[succ] == 0):
-                    continue
-                self.tip_seen[succ] = 1
-            remaining[succ] -= 1
-            if remaining[succ] == 0:
-                if self.joined[succ]:
-                    self.emit_join(succ, now)
-                released.append(succ)
-        if len(released) == 1:
-            self.consider(released[0], now)
-        elif released:
-            self.release(released, now)
-
     def emit_join(self, position: int, now: float) -> None:
         """Say which upstreams had arrived when a fan-in step was released."""
-        preds = self.graph.predecessors[position]
         names = self.names
-        arrived = tuple(names[p] for p in preds if self.finished[p])
-        skipped = tuple(names[p] for p in preds if self.skipped[p])
-        pending = tuple(names[p] for p in preds if not (self.finished[p] or self.skipped[p]))
-        self.emit(ev.JoinReleased, now, names[position], self.graph.joins[position],
-                  arrived, pending, skipped, self.scope)
+        arrived, pending, skipped = self.schedule.upstreams(position)
+        self.emit.join_released(
+            time=now, step=names[position], join=self.plan.graph.joins[position],
+            arrived=tuple(names[p] for p in arrived), pending=tuple(names[p] for p in pending),
+            skipped=tuple(names[p] for p in skipped),
+        )
+
+    # -- starting steps -------------------------------------------------------------
+
+    def start(self, position: int) -> bool:
+        """Start a step in the slot it was given (the :class:`Slots` callback)."""
+        if self.halt.halted:
+            return False
+        self.spawn(functools.partial(self.run_step, position))
+        return True
+
+    def spawn(self, task: functools.partial[Coroutine[Any, Any, None]]) -> None:
+        """Start a task in the run's nursery, or once it opens."""
+        if self.nursery is None:
+            self.early.append(task)
+        else:
+            self.nursery.start_soon(task)
+
+    def begin_child(self, position: int, now: float) -> list[Request]:
+        """Begin a plain sub-workflow step now: its run's first steps ask for slots with
+        the steps released in this instant; a task waits for the rest of it."""
+        try:
+            inputs = self.bind(position)
+        except ReducerError as error:
+            self.fail(self.plan.graph.index[error.step], error, holds_slot=False)
+            return []
+        body = self.plan.actions[position].body
+        assert body is not None
+        name = self.names[position]
+        self.emit.step_started(time=now, step=name, in_flight=self.slots.in_flight)
+        child = Run(body, inputs, self.slots, self.emit.on_event, (*self.emit.scope, name),
+                    self.emit.log, self.halt, self.after(position, body))
+        requests = child.begin(now)
+        self.spawn(functools.partial(self.outcome, position, child.complete(), now, False))
+        return requests
+
+    def after(self, position: int, body: Plan) -> int:
+        """The length of the outer path after a sub-workflow step (for priorities)."""
+        return self.priority[position] - max(body.graph.priority, default=0)
 
     # -- one step -------------------------------------------------------------------
 
     def bind(self, position: int) -> dict[str, Any]:
         """The keyword arguments of a step, read from state (or left to defaults)."""
         state = self.state
-        if not self.tips[position]:
-            return {name: state[name] for name in self.params[position] if name in state}
+        params = self.plan.params[position]
+        if not self.plan.schedule.tips[position]:
+            return {name: state[name] for name in params if name in state}
         kwargs: dict[str, Any] = {}
-        for name in self.params[position]:
+        for name in params:
             if name in self.folds:
                 value = self.folds[name].value_of_arrived()
                 if value is not NOTHING:
@@ -351,25 +350,41 @@ class Run:
 
     async def run_step(self, position: int) -> None:
         """Run one step in its own task and report how it ended."""
-        name = self.names[position]
-        holds_slot = not self.is_body[position]
+        plan = self.plan
+        holds_slot = not plan.is_body[position]
+        if self.halt.halted:  # queued when the run halted: it never starts
+            if holds_slot:
+                self.slots.release()
+            return
         try:
             kwargs = self.bind(position)
         except ReducerError as error:  # folding what a Join.ANY step reads
-            self.fail(self.graph.index[error.step], error, holds_slot)
+            self.fail(plan.graph.index[error.step], error, holds_slot)
             return
         started = trio.current_time()
-        if self.quiet:
-            self.log.append((ev.StepStarted, started, name, self.slots.in_flight, self.scope))
-        else:
-            self.emit(ev.StepStarted, started, name, self.slots.in_flight, self.scope)
+        self.emit.step_started(time=started, step=self.names[position],
+                               in_flight=self.slots.in_flight)
+        await self.outcome(position, self.invoke(position, kwargs), started, holds_slot)
+
+    async def invoke(self, position: int, kwargs: dict[str, Any]) -> Any:
+        """Call a step: plainly, or under its timeout and retries."""
+        plan = self.plan
+        if plan.plain[position] and plan.is_async[position]:
+            return await plan.fns[position](**kwargs)  # type: ignore[misc]
+        if plan.plain[position]:
+            return await self.call(position, kwargs)
+        action = plan.actions[position]
+        return await call_with_retries(
+            functools.partial(self.call, position, kwargs), step=self.names[position],
+            retry=action.retry, timeout=action.timeout, emit=self.emit,
+        )
+
+    async def outcome(
+        self, position: int, call: Coroutine[Any, Any, Any], started: float, holds_slot: bool
+    ) -> None:
+        """Await a step's call and report how it ended: finished, failed or cancelled."""
         try:
-            if not self.plain[position]:
-                value = await self.attempts(position, kwargs)
-            elif self.is_async[position]:
-                value = await self.fns[position](**kwargs)  # type: ignore[misc]
-            else:
-                value = await self.call(position, kwargs)
+            value = await call
         except trio.Cancelled:
             self.cancelled(position, holds_slot)
             raise
@@ -387,7 +402,7 @@ class Run:
         try:
             self.finish(position, value, started, holds_slot)
         except ReducerError as error:  # blame the step whose write could not be folded
-            self.fail(self.graph.index[error.step], error, holds_slot)
+            self.fail(self.plan.graph.index[error.step], error, holds_slot)
         except Exception as error:  # a multi-key result without exactly its keys
             self.fail(position, error, holds_slot)
 
@@ -395,7 +410,7 @@ class Run:
         """The run (or one around it) is being cancelled while this step ran: start no
         other step anywhere, then give the slot back."""
         self.halt.halted = True
-        self.emit(ev.StepCancelled, trio.current_time(), self.names[position], self.scope)
+        self.emit.step_cancelled(time=trio.current_time(), step=self.names[position])
         if holds_slot:
             self.slots.release()
 
@@ -403,7 +418,7 @@ class Run:
         """One attempt: await the function, run it in a thread, or run the body."""
         action = self.plan.actions[position]
         if action.body is not None:
-            return await self.run_body(position, action, kwargs)
+            return await self.run_body(position, kwargs)
         fn = action.fn
         assert fn is not None
         if self.plan.is_async[position]:
@@ -412,6 +427,9 @@ class Run:
             functools.partial(_boxed, fn, kwargs), limiter=self.thread_limiter,
             abandon_on_cancel=action.timeout is not None,
         )
+        # A thread is not cancelled while it runs: if the run was cancelled meanwhile,
+        # this step's result is dropped and nothing after it starts.
+        await trio.lowlevel.checkpoint_if_cancelled()
         if inspect.isawaitable(value):
             close = getattr(value, "close", None)
             if close is not None:
@@ -422,32 +440,23 @@ class Run:
             )
         return value
 
-    async def attempts(self, position: int, kwargs: dict[str, Any]) -> Any:
-        """Call a step under its timeout, retrying as its ``Retry`` says."""
+    async def run_body(self, position: int, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Run a sub-workflow under a retry, timeout or loop; return its final state."""
         action = self.plan.actions[position]
-        return await call_with_retries(
-            functools.partial(self.call, position, kwargs), step=self.names[position],
-            retry=action.retry, timeout=action.timeout, emit=self.emit, scope=self.scope,
-        )
-
-    async def run_body(
-        self, position: int, action: StepAction, inputs: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Run a sub-workflow (once, or as a loop) and return its final state."""
         body = action.body
         assert body is not None
         name = self.names[position]
-        after = self.priority[position] - max(body.graph.priority, default=0)
+        after = self.after(position, body)
         if action.repeat is None:
-            return await self.run_pass(body, inputs, (*self.scope, name), after)
+            return await self.run_pass(body, inputs, (*self.emit.scope, name), after)
 
         async def one_pass(pass_inputs: dict[str, Any], iteration: int) -> dict[str, Any]:
-            scope = (*self.scope, f"{name}#{iteration}")
+            scope = (*self.emit.scope, f"{name}#{iteration}")
             return await self.run_pass(body, pass_inputs, scope, after)
 
         try:
             return await run_loop(one_pass, step=name, repeat=action.repeat, inputs=inputs,
-                                  emit=self.emit, scope=self.scope)
+                                  emit=self.emit)
         except LoopLimitExceeded as error:
             if error.origin is None:  # this loop's own limit, not one inside its body
                 error.origin = (self, position)
@@ -458,8 +467,8 @@ class Run:
     ) -> dict[str, Any]:
         """Run one pass of a body in this run's limit, its events nested under ``scope``;
         ``after`` is the length of the outer path that follows it (for priorities)."""
-        run = Run(body, dict(inputs), self.slots, self.on_event, scope, self.log, self.halt,
-                  after)
+        run = Run(body, dict(inputs), self.slots, self.emit.on_event, scope, self.emit.log,
+                  self.halt, after)
         await run.execute()
         return run.state
 
@@ -467,63 +476,21 @@ class Run:
         """Write a step's result, release its successors, then free its slot."""
         now = trio.current_time()
         name = self.names[position]
-        key = self.simple_key[position]
-        if key is not None:
-            self.state[key] = value
-            if self.quiet:
-                self.log.append((ev.StateWritten, now, key, name, None, self.scope))
-            else:
-                self.emit(ev.StateWritten, now, key, name, None, self.scope)
-        else:
-            self.write_all(position, value, now)
-        self.finished[position] = 1
-        if self.quiet:
-            self.log.append((ev.StepFinished, now, name, now - started, self.scope))
-        else:
-            self.emit(ev.StepFinished, now, name, now - started, self.scope)
-        self.upstream_done(position, now)
-        self.pending -= 1
-        if not self.pending:
+        write_result(self, position, value, now)
+        self.emit.step_finished(time=now, step=name, duration=now - started)
+        released = self.schedule.done(position)
+        if released:
+            self.submit(self.collect(released, now))
+        elif not self.schedule.pending:
             self.all_done.set()
         if holds_slot:
             self.slots.release()
-
-    def write_all(self, position: int, value: Any, now: float) -> None:
-        """Write a result to its keys: several, folded, or copied from a sub-workflow."""
-        plan = self.plan
-        keys = plan.keys[position]
-        mapping = plan.actions[position].writes_mapping
-        if mapping is not None:
-            for inner, outer in mapping:
-                if inner in value:
-                    self.write(outer, value[inner], position, now)
-                else:
-                    self.resolve_unwritten(outer, position)
-        elif len(keys) == 1 and not plan.multi_key[position]:
-            self.write(keys[0], value, position, now)
-        else:
-            if not isinstance(value, Mapping) or value.keys() != set(keys):
-                raise StepOutputError(self.names[position], keys, value)
-            for key in keys:
-                self.write(key, value[key], position, now)
-
-    def write(self, key: str, value: Any, position: int, now: float) -> None:
-        """Fold one write into state and log it."""
-        fold = self.folds.get(key)
-        if fold is None:
-            self.state[key] = value
-            self.emit(ev.StateWritten, now, key, self.names[position], None, self.scope)
-            return
-        if fold.resolve(position, value):
-            self.state[key] = fold.value
-        self.emit(ev.StateWritten, now, key, self.names[position], fold.reducer.name,
-                  self.scope)
 
     def fail(self, position: int, error: BaseException, holds_slot: bool = True) -> None:
         """A step raised: remember it, stop starting steps and cancel the rest."""
         name = self.names[position]
         self.failures[name] = error
-        self.emit(ev.StepError, trio.current_time(), name, error, self.scope)
+        self.emit.step_error(time=trio.current_time(), step=name, error=error)
         self.stop()
         if holds_slot:
             self.slots.release()

@@ -1,0 +1,173 @@
+"""Logging a run's events: one typed method per event class.
+
+Without an ``on_event`` callback an event is logged as a flat tuple ``(cls, *fields)``
+(cheap, and made into the event object only when :class:`RunResult` is read); with one
+it is built at once, by keyword, and handed to the callback.  Each method takes the
+event's fields by keyword, so mypy checks every field; the tuple's order is the event
+class's field order (a test builds both ways and compares).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from . import events as ev
+
+EventLog = list[Any]
+OnEvent = Callable[[ev.Event], object]
+#: Told when the callback raised: ``on_error(event, error)``.
+OnError = Callable[[ev.Event, Exception], None]
+
+
+class Emitter:
+    """Logs the events of one run (its ``scope``) into a log it may share with others."""
+
+    __slots__ = ("log", "on_error", "on_event", "scope")
+
+    def __init__(
+        self, log: EventLog, scope: tuple[str, ...], on_event: OnEvent | None,
+        on_error: OnError,
+    ) -> None:
+        self.log = log
+        self.scope = scope
+        self.on_event = on_event
+        self.on_error = on_error
+
+    def send(self, event: ev.Event) -> None:
+        """Log ``event`` and hand it to the callback; tell ``on_error`` if it raises
+        (or returns an awaitable: ``on_event`` is called, never awaited)."""
+        self.log.append(event)
+        assert self.on_event is not None
+        try:
+            returned = self.on_event(event)
+            if inspect.isawaitable(returned):
+                close = getattr(returned, "close", None)
+                if close is not None:
+                    close()  # never awaited: say so here, not in a RuntimeWarning
+                raise TypeError(
+                    "on_event returned an awaitable; it must be a plain function (it is "
+                    "called, never awaited): send the event to a trio memory channel "
+                    "with send_nowait if the handling has to await"
+                )
+        except Exception as error:
+            self.on_error(event, error)
+
+    # -- one method per event class, fields by keyword ------------------------------
+
+    def workflow_started(self, *, time: float, workflow: str, inputs: tuple[str, ...]) -> None:
+        """Log :class:`events.WorkflowStarted`."""
+        if self.on_event is None:
+            self.log.append((ev.WorkflowStarted, time, workflow, inputs, self.scope))
+        else:
+            self.send(ev.WorkflowStarted(time=time, workflow=workflow, inputs=inputs,
+                                         scope=self.scope))
+
+    def workflow_finished(self, *, time: float, workflow: str, duration: float) -> None:
+        """Log :class:`events.WorkflowFinished`."""
+        if self.on_event is None:
+            self.log.append((ev.WorkflowFinished, time, workflow, duration, self.scope))
+        else:
+            self.send(ev.WorkflowFinished(time=time, workflow=workflow, duration=duration,
+                                          scope=self.scope))
+
+    def workflow_failed(
+        self, *, time: float, workflow: str, step: str, error: BaseException
+    ) -> None:
+        """Log :class:`events.WorkflowFailed`."""
+        if self.on_event is None:
+            self.log.append((ev.WorkflowFailed, time, workflow, step, error, self.scope))
+        else:
+            self.send(ev.WorkflowFailed(time=time, workflow=workflow, step=step, error=error,
+                                        scope=self.scope))
+
+    def step_ready(self, *, time: float, step: str) -> None:
+        """Log :class:`events.StepReady`."""
+        if self.on_event is None:
+            self.log.append((ev.StepReady, time, step, self.scope))
+        else:
+            self.send(ev.StepReady(time=time, step=step, scope=self.scope))
+
+    def step_started(self, *, time: float, step: str, in_flight: int) -> None:
+        """Log :class:`events.StepStarted`."""
+        if self.on_event is None:
+            self.log.append((ev.StepStarted, time, step, in_flight, self.scope))
+        else:
+            self.send(ev.StepStarted(time=time, step=step, in_flight=in_flight,
+                                     scope=self.scope))
+
+    def step_finished(self, *, time: float, step: str, duration: float) -> None:
+        """Log :class:`events.StepFinished`."""
+        if self.on_event is None:
+            self.log.append((ev.StepFinished, time, step, duration, self.scope))
+        else:
+            self.send(ev.StepFinished(time=time, step=step, duration=duration,
+                                      scope=self.scope))
+
+    def step_error(self, *, time: float, step: str, error: BaseException) -> None:
+        """Log :class:`events.StepError`."""
+        if self.on_event is None:
+            self.log.append((ev.StepError, time, step, error, self.scope))
+        else:
+            self.send(ev.StepError(time=time, step=step, error=error, scope=self.scope))
+
+    def step_cancelled(self, *, time: float, step: str) -> None:
+        """Log :class:`events.StepCancelled`."""
+        if self.on_event is None:
+            self.log.append((ev.StepCancelled, time, step, self.scope))
+        else:
+            self.send(ev.StepCancelled(time=time, step=step, scope=self.scope))
+
+    def step_skipped(self, *, time: float, step: str, reason: str) -> None:
+        """Log :class:`events.StepSkipped`."""
+        if self.on_event is None:
+            self.log.append((ev.StepSkipped, time, step, reason, self.scope))
+        else:
+            self.send(ev.StepSkipped(time=time, step=step, reason=reason, scope=self.scope))
+
+    def join_released(
+        self, *, time: float, step: str, join: str, arrived: tuple[str, ...],
+        pending: tuple[str, ...], skipped: tuple[str, ...],
+    ) -> None:
+        """Log :class:`events.JoinReleased`."""
+        if self.on_event is None:
+            self.log.append((ev.JoinReleased, time, step, join, arrived, pending, skipped,
+                             self.scope))
+        else:
+            self.send(ev.JoinReleased(time=time, step=step, join=join, arrived=arrived,
+                                      pending=pending, skipped=skipped, scope=self.scope))
+
+    def state_written(self, *, time: float, key: str, step: str, reducer: str | None) -> None:
+        """Log :class:`events.StateWritten`."""
+        if self.on_event is None:
+            self.log.append((ev.StateWritten, time, key, step, reducer, self.scope))
+        else:
+            self.send(ev.StateWritten(time=time, key=key, step=step, reducer=reducer,
+                                      scope=self.scope))
+
+    def loop_iteration(self, *, time: float, step: str, iteration: int) -> None:
+        """Log :class:`events.LoopIteration`."""
+        if self.on_event is None:
+            self.log.append((ev.LoopIteration, time, step, iteration, self.scope))
+        else:
+            self.send(ev.LoopIteration(time=time, step=step, iteration=iteration,
+                                       scope=self.scope))
+
+    def retry_attempt(
+        self, *, time: float, step: str, attempt: int, delay: float, error: BaseException
+    ) -> None:
+        """Log :class:`events.RetryAttempt`."""
+        if self.on_event is None:
+            self.log.append((ev.RetryAttempt, time, step, attempt, delay, error, self.scope))
+        else:
+            self.send(ev.RetryAttempt(time=time, step=step, attempt=attempt, delay=delay,
+                                      error=error, scope=self.scope))
+
+    def step_timed_out(self, *, time: float, step: str, attempt: int, timeout: float) -> None:
+        """Log :class:`events.StepTimedOut`."""
+        if self.on_event is None:
+            self.log.append((ev.StepTimedOut, time, step, attempt, timeout, self.scope))
+        else:
+            self.send(ev.StepTimedOut(time=time, step=step, attempt=attempt, timeout=timeout,
+                                      scope=self.scope))
