@@ -1,6 +1,6 @@
 """Control-flow passes: sub-workflows, loop and retry settings, exclusive branches.
 
-- :func:`expand_bodies` compiles each sub-workflow (or loop body) first, reports its
+- :func:`expand_bodies` takes each sub-workflow (or loop body), compiled first, reports its
   findings with the inner steps' locations, and gives the outer step the body's inputs
   as parameters.
 - :func:`check_settings` judges ``Repeat``, ``Retry`` and ``timeout=`` (SPX401-403).
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
 
 import attrs
 
@@ -22,9 +23,21 @@ from ._diagnostics import Diagnostic
 #: ``key -> values``: the step runs only if ``key`` holds one of ``values``.
 Condition = dict[str, frozenset[object]]
 
-#: Compiles a body: returns its findings, its inputs (name -> required) and its keys.
-BodyCompiler = Callable[[ir.WorkflowSpec], tuple[Sequence[Diagnostic], Mapping[str, bool],
-                                                 frozenset[str]]]
+class CompiledBody(Protocol):
+    """What the passes need of a compiled body: its findings, inputs and keys."""
+
+    @property
+    def diagnostics(self) -> tuple[Diagnostic, ...]: ...
+
+    @property
+    def inputs(self) -> Mapping[str, bool]: ...
+
+    @property
+    def keys(self) -> frozenset[str]: ...
+
+
+#: The compiled body of a sub-workflow (it is compiled before its holder).
+BodyCompiler = Callable[[ir.WorkflowSpec], CompiledBody]
 
 
 def _diag(code: str, message: str, step: ir.StepSpec, key: str | None = None) -> Diagnostic:
@@ -41,7 +54,8 @@ def expand_bodies(
         if step.body is None:
             out.append(step)
             continue
-        inner, inputs, keys = compile_body(step.body)
+        compiled = compile_body(step.body)
+        inner, inputs, keys = compiled.diagnostics, compiled.inputs, compiled.keys
         prefix = f"in sub-workflow '{step.name}': "
         found.extend(attrs.evolve(d, message=prefix + d.message) for d in inner)
         params = tuple(ir.ParameterSpec(name, has_default=not required)

@@ -31,6 +31,11 @@ class ExecutionGraph:
     ``Join.ANY`` step races between (empty for others); ``writers`` each key's writers
     in plan order; ``priority`` the number of steps on the longest path from a step to
     an exit, the order in which ready steps start under a concurrency limit.
+    ``bodies`` holds, per step, the graph of its sub-workflow (``None`` for a function
+    step): each body is lowered once, with its parent.  The per-step tables the runner
+    reads (``names``, ``params``, ``required``, ``keys``, ``multi_key``, ``is_async``,
+    ``waits``, ``roots``) are worked out here, once.  ``diagnostics`` holds the warnings
+    found in this workflow (a body's own, for a body's graph).
     """
 
     name: str
@@ -45,6 +50,40 @@ class ExecutionGraph:
     optional_inputs: Mapping[str, tuple[str, ...]]
     declared_inputs: frozenset[str] | None
     priority: tuple[int, ...]
+    bodies: tuple[ExecutionGraph | None, ...] = attrs.field(default=(), repr=False)
+    diagnostics: tuple[Diagnostic, ...] = attrs.field(default=(), repr=False)
+    #: Each step's name, parameter names and parameters without a default.
+    names: tuple[str, ...] = attrs.field(init=False, repr=False)
+    params: tuple[tuple[str, ...], ...] = attrs.field(init=False, repr=False)
+    required: tuple[tuple[str, ...], ...] = attrs.field(init=False, repr=False)
+    #: The keys each step writes, and whether it writes several (returns a mapping).
+    keys: tuple[tuple[str, ...], ...] = attrs.field(init=False, repr=False)
+    multi_key: tuple[bool, ...] = attrs.field(init=False, repr=False)
+    #: Whether the step is an ``async def`` (else it runs in a worker thread).
+    is_async: tuple[bool, ...] = attrs.field(init=False, repr=False)
+    #: How many upstream arrivals release each step: every upstream for Join.ALL, the
+    #: non-tip upstreams and one tip for Join.ANY.
+    waits: tuple[int, ...] = attrs.field(init=False, repr=False)
+    #: The steps with no upstream, ready when the run starts.
+    roots: tuple[int, ...] = attrs.field(init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        steps = self.steps
+        setter = object.__setattr__
+        if not self.bodies:
+            setter(self, "bodies", (None,) * len(steps))
+        setter(self, "names", tuple(s.name for s in steps))
+        setter(self, "params", tuple(tuple(p.name for p in s.params) for s in steps))
+        setter(self, "required", tuple(
+            tuple(p.name for p in s.params if not p.has_default) for s in steps))
+        setter(self, "keys", tuple(s.keys_written for s in steps))
+        setter(self, "multi_key", tuple(
+            s.body is None and s.writes is not None and len(s.writes) > 1 for s in steps))
+        setter(self, "is_async", tuple(s.kind is ir.StepKind.ASYNC_FUNCTION for s in steps))
+        setter(self, "waits", tuple(
+            len(p) - len(t) + 1 if t else len(p)
+            for p, t in zip(self.predecessors, self.tips, strict=True)))
+        setter(self, "roots", tuple(i for i, p in enumerate(self.predecessors) if not p))
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -66,23 +105,47 @@ class Compilation(Findings):
 
 
 def compile_workflow(spec: ir.WorkflowSpec) -> Compilation:
-    """Check ``spec`` with every pass and, if no error was found, lower it."""
+    """Check ``spec`` with every pass and, if no error was found, lower it.
+
+    Each sub-workflow (a step's ``body``) is checked and lowered once, before the
+    workflows that hold it, without recursion: nesting depth costs nothing beyond the
+    steps themselves, and a body added at several places is compiled once.
+    """
     with paused_gc():
-        return _compile(spec)
+        done: dict[int, Compilation] = {}
+        for workflow in _innermost_first(spec):
+            done[id(workflow)] = _compile(workflow, done)
+        return done[id(spec)]
 
 
-def _compile(spec: ir.WorkflowSpec) -> Compilation:
-    depths: dict[int, int] = {}  # id(body) -> the longest path through a sub-workflow
+def _innermost_first(spec: ir.WorkflowSpec) -> list[ir.WorkflowSpec]:
+    """``spec`` and every body in it, each once, every body before its holders."""
+    order: list[ir.WorkflowSpec] = []
+    seen = {id(spec)}
+    stack: list[tuple[ir.WorkflowSpec, bool]] = [(spec, False)]
+    while stack:
+        current, children_done = stack.pop()
+        if children_done:
+            order.append(current)
+            continue
+        stack.append((current, True))
+        for step in current.steps:
+            if step.body is not None and id(step.body) not in seen:
+                seen.add(id(step.body))
+                stack.append((step.body, False))
+    return order
 
-    def compile_body(
-        body: ir.WorkflowSpec,
-    ) -> tuple[tuple[Diagnostic, ...], Mapping[str, bool], frozenset[str]]:
-        result = compile_workflow(body)
-        if result.graph is not None:
-            depths[id(body)] = max(result.graph.priority, default=1)
-        return result.diagnostics, result.inputs, result.keys
 
-    expanded, found = expand_bodies(spec.steps, compile_body)
+def _compile(spec: ir.WorkflowSpec, done: Mapping[int, Compilation]) -> Compilation:
+    def compiled_body(body: ir.WorkflowSpec) -> Compilation:
+        found = done.get(id(body))
+        if found is None:  # only a body that contains itself is not compiled first
+            return Compilation(None, (Diagnostic(
+                "SPX001", f"workflow '{body.name}' contains itself; to run a workflow "
+                "again and again, use repeat=Repeat(...)", location=body.location),))
+        return found
+
+    expanded, found = expand_bodies(spec.steps, compiled_body)
     if found or any(s.body is not None for s in spec.steps):
         spec = attrs.evolve(spec, steps=tuple(expanded))
     res = resolve(spec)
@@ -107,7 +170,8 @@ def _compile(spec: ir.WorkflowSpec) -> Compilation:
     keys = frozenset(res.writers)
     if any(d.is_error for d in found):
         return Compilation(None, tuple(found), inputs, keys)
-    graph = _lower(spec, res, ordering.order, position, shapes, depths)
+    bodies = [None if step.body is None else compiled_body(step.body).graph for step in steps]
+    graph = _lower(spec, res, ordering.order, position, shapes, bodies, tuple(found))
     return Compilation(graph, tuple(found), inputs, keys)
 
 
@@ -118,7 +182,8 @@ def _requires(step: ir.StepSpec, name: str) -> bool:
 
 def _lower(
     spec: ir.WorkflowSpec, res: Resolution, order: list[int], position: list[int],
-    shapes: list[JoinShape], depths: Mapping[int, int],
+    shapes: list[JoinShape], bodies: list[ExecutionGraph | None],
+    diagnostics: tuple[Diagnostic, ...],
 ) -> ExecutionGraph:
     steps = res.steps
     n = len(order)
@@ -137,7 +202,8 @@ def _lower(
         joins.append("any" if any_join else "all")
         tips.append(frozenset(position[t] for t in shape.tips) if any_join else frozenset())
     # A step counts 1; a sub-workflow step counts the longest path through its body.
-    weight = [depths.get(id(steps[node].body), 1) for node in order]
+    weight = [1 if (body := bodies[node]) is None else max(body.priority, default=1)
+              for node in order]
     priority = weight[:]
     for pos in range(n - 1, -1, -1):
         if succs[pos]:
@@ -163,4 +229,6 @@ def _lower(
         optional_inputs={k: tuple(v) for k, v in optional.items()},
         declared_inputs=None if spec.inputs is None else frozenset(spec.inputs),
         priority=tuple(priority),
+        bodies=tuple(bodies[node] for node in order),
+        diagnostics=diagnostics,
     )

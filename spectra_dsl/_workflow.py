@@ -227,10 +227,35 @@ class Workflow:
 
     def spec(self) -> WorkflowSpec:
         """This workflow in the compiler's IR (what ``spectra-lint`` reads from source)."""
+        built: dict[int, WorkflowSpec] = {}
+        for workflow in self._innermost_first():  # no recursion: any nesting depth
+            built[id(workflow)] = workflow._own_spec(built)
+        return built[id(self)]
+
+    def _innermost_first(self) -> list[Workflow]:
+        """This workflow and every one added to it, each once, bodies before holders."""
+        order: list[Workflow] = []
+        seen = {id(self)}
+        stack: list[tuple[Workflow, bool]] = [(self, False)]
+        while stack:
+            current, bodies_done = stack.pop()
+            if bodies_done:
+                order.append(current)
+                continue
+            stack.append((current, True))
+            for entry in current._steps:
+                if isinstance(entry, _Added) and id(entry.body) not in seen:
+                    seen.add(id(entry.body))
+                    stack.append((entry.body, False))
+        return order
+
+    def _own_spec(self, bodies: Mapping[int, WorkflowSpec]) -> WorkflowSpec:
+        """This workflow's spec, its sub-workflows' specs taken from ``bodies``."""
         return WorkflowSpec(
             name=self.name,
             steps=tuple(
-                read_step(r.fn, r.options) if isinstance(r, _Registered) else _added_spec(r)
+                read_step(r.fn, r.options) if isinstance(r, _Registered)
+                else _added_spec(r, bodies[id(r.body)])
                 for r in self._steps
             ),
             inputs=self.inputs,
@@ -241,13 +266,12 @@ class Workflow:
             location=self._location,
         )
 
-    def _compile(self) -> tuple[Compilation, WorkflowSpec]:
-        spec = self.spec()
-        return compile_workflow(spec), spec
+    def _compile(self) -> Compilation:
+        return compile_workflow(self.spec())
 
     def check(self) -> tuple[Diagnostic, ...]:
         """Every finding (errors and warnings) without raising, in source order."""
-        return self._compile()[0].diagnostics
+        return self._compile().diagnostics
 
     def compile(self) -> Plan:
         """Check the workflow and return a runnable :class:`Plan`.
@@ -255,20 +279,10 @@ class Workflow:
         Raises :class:`CompileError` listing every error (and warning) found; the
         warnings of a workflow that compiles are on ``plan.diagnostics``.
         """
-        compilation, _ = self._compile()
+        compilation = self._compile()
         if compilation.graph is None:
             raise CompileError(self.name, compilation.diagnostics)
-        graph = compilation.graph
-        entries: dict[str, _Registered | _Added] = {}
-        for registered in self._steps:
-            entries.setdefault(_name_of(registered), registered)
-        return build_plan(
-            graph,
-            [entries[s.name] for s in graph.steps],
-            reducers={r.key: r.info for r in self._reducers},
-            max_concurrency=self.max_concurrency,
-            diagnostics=compilation.diagnostics,
-        )
+        return build_plans(self, compilation.graph)
 
 
 def _names_of(names: object, what: str) -> tuple[str, ...] | None:
@@ -292,7 +306,7 @@ def _name_of(entry: _Registered | _Added) -> str:
     return str(entry.options.name or getattr(entry.fn, "__name__", ""))
 
 
-def _added_spec(entry: _Added) -> StepSpec:
+def _added_spec(entry: _Added, body: WorkflowSpec) -> StepSpec:
     repeat = entry.repeat
     return StepSpec(
         name=entry.name,
@@ -301,7 +315,7 @@ def _added_spec(entry: _Added) -> StepSpec:
         kind=StepKind.SUBWORKFLOW,
         location=entry.location,
         guard=read_guard(entry.when),
-        body=entry.body.spec(),
+        body=body,
         repeat=None if repeat is None else RepeatSpec(
             until_reads=() if repeat.until is None else guard_reads(repeat.until),
             max_iterations=repeat.max_iterations,
@@ -311,6 +325,44 @@ def _added_spec(entry: _Added) -> StepSpec:
     )
 
 
+def build_plans(workflow: Workflow, graph: ExecutionGraph) -> Plan:
+    """The plan of ``workflow``, lowered to ``graph``, and of every sub-workflow in it.
+
+    Each sub-workflow's plan wraps the graph the compiler already lowered for it
+    (``graph.bodies``): nothing is compiled again, and any nesting depth is built
+    without recursion, innermost first.
+    """
+    # (workflow, graph) pairs, each graph once, holders before their bodies.
+    pairs: list[tuple[Workflow, ExecutionGraph]] = [(workflow, graph)]
+    seen = {id(graph)}
+    for holder, holder_graph in pairs:  # grows while it is walked
+        entries = _entries_by_name(holder)
+        for position, body_graph in enumerate(holder_graph.bodies):
+            if body_graph is not None and id(body_graph) not in seen:
+                entry = entries[holder_graph.steps[position].name]
+                assert isinstance(entry, _Added)
+                seen.add(id(body_graph))
+                pairs.append((entry.body, body_graph))
+    plans: dict[int, Plan] = {}
+    for holder, holder_graph in reversed(pairs):
+        plans[id(holder_graph)] = build_plan(
+            holder_graph,
+            [_entries_by_name(holder)[name] for name in holder_graph.names],
+            reducers={r.key: r.info for r in holder._reducers},
+            max_concurrency=holder.max_concurrency,
+            diagnostics=holder_graph.diagnostics,
+            bodies=plans,
+        )
+    return plans[id(graph)]
+
+
+def _entries_by_name(workflow: Workflow) -> dict[str, _Registered | _Added]:
+    entries: dict[str, _Registered | _Added] = {}
+    for registered in workflow._steps:
+        entries.setdefault(_name_of(registered), registered)
+    return entries
+
+
 def build_plan(
     graph: ExecutionGraph,
     entries: list[_Registered | _Added],
@@ -318,13 +370,16 @@ def build_plan(
     reducers: Mapping[str, ReducerInfo],
     max_concurrency: int | None,
     diagnostics: tuple[Diagnostic, ...],
+    bodies: Mapping[int, Plan],
 ) -> Plan:
-    """Pair each step of the lowered graph with what runs it."""
+    """Pair each step of the lowered graph with what runs it; ``bodies`` holds the plans
+    of its sub-workflows, by ``id`` of their graphs."""
     actions: list[StepAction] = []
-    for entry in entries:
+    for entry, body_graph in zip(entries, graph.bodies, strict=True):
         if isinstance(entry, _Added):
+            assert body_graph is not None
             actions.append(StepAction(
-                fn=None, guard=entry.when, body=entry.body.compile(),
+                fn=None, guard=entry.when, body=bodies[id(body_graph)],
                 repeat=entry.repeat, writes_mapping=entry.writes,
             ))
         else:
