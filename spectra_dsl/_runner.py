@@ -20,7 +20,7 @@ import functools
 import inspect
 import math
 import sys
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -63,16 +63,19 @@ class Halt:
 class Run:
     """One execution of a plan: its state, schedule, slots, event log and failures."""
 
-    __slots__ = ("all_done", "callback_error", "early", "emit", "failures", "folds", "halt",
-                 "names", "nursery", "plan", "priority", "schedule", "slots", "started",
-                 "state", "stopped", "thread_limiter")
+    __slots__ = ("all_done", "callback_error", "early", "emit", "ended", "failures", "folds",
+                 "halt", "names", "nursery", "on_end", "plan", "priority", "schedule",
+                 "slots", "started", "state", "stopped", "thread_limiter")
 
     def __init__(
         self, plan: Plan, state: dict[str, Any], slots: Slots, on_event: OnEvent | None,
         scope: tuple[str, ...] = (), log: EventLog | None = None, halt: Halt | None = None,
-        priority_offset: int = 0,
+        priority_offset: int = 0, on_end: Callable[[Run], None] | None = None,
     ) -> None:
         self.plan = plan
+        #: Called in the instant the last step finishes (a sub-workflow's outer step).
+        self.on_end = on_end
+        self.ended = False
         self.names = plan.names
         self.state = state
         self.slots = slots
@@ -141,12 +144,22 @@ class Run:
             raise self.callback_error
         if self.failures:
             self.raise_failure()
-        end = trio.current_time()
-        self.emit.workflow_finished(time=end, workflow=self.plan.graph.name,
-                                    duration=end - self.started)
+        self.end()
         if self.callback_error is not None:
             raise self.callback_error
         return self.state
+
+    def end(self) -> None:
+        """Every step finished or was skipped: log it (once) and tell ``on_end``."""
+        self.all_done.set()
+        if self.ended or self.stopped:
+            return
+        self.ended = True
+        end = trio.current_time()
+        self.emit.workflow_finished(time=end, workflow=self.plan.graph.name,
+                                    duration=end - self.started)
+        if self.on_end is not None and self.callback_error is None:
+            self.on_end(self)
 
     def raise_failure(self) -> None:
         """Raise the run's :class:`StepFailed` (a loop's own limit error as it is)."""
@@ -225,7 +238,7 @@ class Run:
             else:
                 requests.append((self.priority[position], self, position))
         if not schedule.pending:
-            self.all_done.set()
+            self.end()
         return requests
 
     def skip_reason(self, position: int) -> str | None:
@@ -320,10 +333,16 @@ class Run:
         assert body is not None
         name = self.names[position]
         self.emit.step_started(time=now, step=name, in_flight=self.slots.in_flight)
+
+        def ended(child: Run) -> None:  # in the instant its last step finished
+            self.report(position, child.state, now, holds_slot=False)
+
         child = Run(body, inputs, self.slots, self.emit.on_event, (*self.emit.scope, name),
-                    self.emit.log, self.halt, self.after(position, body))
+                    self.emit.log, self.halt, self.after(position, body), ended)
         requests = child.begin(now)
-        self.spawn(functools.partial(self.outcome, position, child.complete(), now, False))
+        # The task only waits for the child's tasks, and reports its failure.
+        self.spawn(functools.partial(self.outcome, position, child.complete(), now, False,
+                                     False))
         return requests
 
     def after(self, position: int, body: Plan) -> int:
@@ -380,9 +399,11 @@ class Run:
         )
 
     async def outcome(
-        self, position: int, call: Coroutine[Any, Any, Any], started: float, holds_slot: bool
+        self, position: int, call: Coroutine[Any, Any, Any], started: float, holds_slot: bool,
+        report: bool = True,
     ) -> None:
-        """Await a step's call and report how it ended: finished, failed or cancelled."""
+        """Await a step's call and report how it ended: finished (unless ``report`` is
+        False: it was reported already), failed or cancelled."""
         try:
             value = await call
         except trio.Cancelled:
@@ -399,6 +420,11 @@ class Run:
         except Exception as error:
             self.fail(position, error, holds_slot)
             return
+        if report:
+            self.report(position, value, started, holds_slot)
+
+    def report(self, position: int, value: Any, started: float, holds_slot: bool) -> None:
+        """A step returned ``value``: finish it, or fail it if its write cannot be made."""
         try:
             self.finish(position, value, started, holds_slot)
         except ReducerError as error:  # blame the step whose write could not be folded
@@ -482,7 +508,7 @@ class Run:
         if released:
             self.submit(self.collect(released, now))
         elif not self.schedule.pending:
-            self.all_done.set()
+            self.end()
         if holds_slot:
             self.slots.release()
 

@@ -215,11 +215,6 @@ def test_inner_steps_wait_by_their_whole_remaining_path() -> None:
     assert started["a"] < started["r1"]
 
 
-@pytest.mark.xfail(strict=True, reason="known limitation: a sub-workflow runs in a task of "
-                   "its own, so its first steps ask for slots, and the steps after it are "
-                   "released, one scheduling round after the outer steps released at the "
-                   "same instant; lower-priority siblings can take the free slots first: "
-                   "5 s instead of 4 s")
 def test_a_subworkflow_on_the_critical_path_gets_the_free_slot_first() -> None:
     inner = Workflow("inner")
     sleeper(inner, "a", ("g",))
