@@ -25,6 +25,9 @@ from ._join import Join as Join
 from ._plan import Plan as Plan
 from ._result import RunResult as RunResult
 from ._step import step as step
+from ._store_errors import ResumeError as ResumeError
+from ._store_errors import RunExistsError as RunExistsError
+from ._store_errors import SerializationError as SerializationError
 from ._workflow import Workflow as Workflow
 from .reducers import last_write_wins as last_write_wins
 
@@ -38,8 +41,11 @@ __all__ = [
     "Plan",
     "ReducerError",
     "Repeat",
+    "ResumeError",
     "Retry",
+    "RunExistsError",
     "RunResult",
+    "SerializationError",
     "SpectraError",
     "SpectraWarning",
     "StepFailed",
