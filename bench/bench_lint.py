@@ -29,8 +29,9 @@ from collections.abc import Callable
 from typing import Any
 
 from compiler import compile_workflow
-from compiler._static import Loader, analyse_file
-from compiler._static_lint import lint_paths
+from compiler.lint import lint_paths
+from compiler.lint._engine import analyse_file
+from compiler.lint._loader import Loader
 
 
 def module_source(seed: int, steps: int) -> str:

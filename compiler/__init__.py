@@ -23,9 +23,6 @@ from ._ir import WorkflowSpec as WorkflowSpec
 from ._lower import Compilation as Compilation
 from ._lower import ExecutionGraph as ExecutionGraph
 from ._lower import compile_workflow as compile_workflow
-from ._static_lint import LintResult as LintResult
-from ._static_lint import lint_paths as lint_paths
-from ._static_lint import lint_source as lint_source
 from ._types import TypeExpr as TypeExpr
 
 __all__ = [
@@ -34,5 +31,3 @@ __all__ = [
     "SourceLocation", "StepKind", "StepSpec", "TypeExpr", "WorkflowSpec", "compile_workflow",
     "format_diagnostics",
 ]
-# spectra-lint
-__all__ += ["LintResult", "lint_paths", "lint_source"]

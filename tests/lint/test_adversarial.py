@@ -10,7 +10,6 @@ cases that work.
 
 from __future__ import annotations
 
-import importlib
 import subprocess
 import sys
 import textwrap
@@ -18,57 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from compiler import Diagnostic, lint_paths
-from compiler._cli import main
-from spectra_dsl import Workflow
+from compiler.lint import main
 
-Fact = tuple[str, tuple[str, ...], int | None, int | None, str | None]
-
-
-def _facts(found: tuple[Diagnostic, ...] | list[Diagnostic]) -> list[Fact]:
-    return sorted(
-        (d.code, tuple(d.steps), d.location.line if d.location else None,
-         d.location.column if d.location else None,
-         Path(d.location.file).name if d.location else None)
-        for d in found
-    )
-
-
-def _write(root: Path, files: dict[str, str]) -> None:
-    for relative, text in files.items():
-        target = root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(textwrap.dedent(text), encoding="utf-8")
-
-
-def both(tmp_path: Path, module: str, source: str,
-         extra: dict[str, str] | None = None) -> tuple[list[Fact], list[Fact]]:
-    """(live findings of every workflow in ``module``, lint findings of its file)."""
-    _write(tmp_path, {f"{module}.py": source, **(extra or {})})
-    tops = {module, *(name.split("/")[0].removesuffix(".py") for name in (extra or {}))}
-    sys.path.insert(0, str(tmp_path))
-    try:
-        namespace = vars(importlib.import_module(module))
-        workflows = {id(v): v for v in namespace.values() if isinstance(v, Workflow)}
-        live = [d for wf in workflows.values() for d in wf.check()]
-    finally:
-        sys.path.remove(str(tmp_path))
-        for name in [m for m in sys.modules if m.split(".")[0] in tops]:
-            del sys.modules[name]
-    linted = lint_paths([str(tmp_path / f"{module}.py")]).diagnostics
-    return _facts(live), _facts(linted)
-
-
-def assert_parity(tmp_path: Path, module: str, source: str,
-                  extra: dict[str, str] | None = None) -> list[Fact]:
-    live, linted = both(tmp_path, module, source, extra)
-    assert linted == live
-    return live
-
-
-def codes(facts: list[Fact]) -> set[str]:
-    return {fact[0] for fact in facts}
-
+from .parity import assert_parity, both, codes
+from .parity import write_modules as _write
 
 FAN_IN_HEAD = """\
 from spectra_dsl import Workflow, Join, step
@@ -262,7 +214,7 @@ def test_huge_power_does_not_hang(tmp_path: Path) -> None:
         @wf.step(timeout=9 ** 9 ** 9)
         def a(x: int) -> int: return x
         """), encoding="utf-8")
-    code = ("import sys; from compiler import lint_paths; "
+    code = ("import sys; from compiler.lint import lint_paths; "
             "r = lint_paths([sys.argv[1]]); print(len(r.diagnostics))")
     try:
         done = subprocess.run([sys.executable, "-c", code, str(source)], timeout=5,

@@ -12,7 +12,7 @@ from pathlib import Path
 import jsonschema  # type: ignore[import-untyped, unused-ignore]
 import pytest
 
-from compiler._cli import main
+from compiler.lint import main
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 SCHEMA = FIXTURES / "sarif" / "sarif-schema-2.1.0-subset.json"
@@ -218,7 +218,7 @@ def test_github_format(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_sarif_format_validates_against_the_schema(
         tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tree / "sub").mkdir()
-    (tree / "sub" / "broken file.py").write_text("def (:\n")
+    (tree / "sub" / "broken file.py").write_text("import spectra_dsl\ndef (:\n")
     code, out, _ = run(capsys, "--format", "sarif", ".")
     assert code == 1
     log = json.loads(out)

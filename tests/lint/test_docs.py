@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from compiler import CODES
-from compiler._cli import _parser
-from compiler._config import KEYS
-from compiler._static_lint import lint_source
+from compiler.lint import lint_source
+from compiler.lint._cli import _parser
+from compiler.lint._config import KEYS
 
 ROOT = Path(__file__).parents[2]
 LINT_MD = (ROOT / "docs" / "lint.md").read_text()

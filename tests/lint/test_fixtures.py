@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from compiler import _ir as ir
-from compiler._static import Loader, analyse_file
-from compiler._static_lint import lint_paths, lint_source
 from compiler._types import TypeExpr
+from compiler.lint import lint_paths, lint_source
+from compiler.lint._engine import analyse_file
+from compiler.lint._loader import Loader
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "lint"
 _EXPECT = re.compile(r"#\s*expect:\s*(?P<codes>[A-Z0-9 ]+)")

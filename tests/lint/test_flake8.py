@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from compiler._flake8 import Plugin
+from compiler.lint._flake8 import Plugin
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "lint"
 
@@ -39,5 +39,5 @@ def test_a_step_defined_in_another_module_is_reported_on_the_workflow() -> None:
 def test_plugin_metadata_and_entry_point() -> None:
     assert Plugin.name == "spectra-lint"
     pyproject = (Path(__file__).parents[2] / "pyproject.toml").read_text()
-    assert '[project.entry-points."flake8.extension"]\nSPX = "compiler._flake8:Plugin"' \
+    assert '[project.entry-points."flake8.extension"]\nSPX = "compiler.lint._flake8:Plugin"' \
         in pyproject

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from compiler import Diagnostic
-from compiler._static import Loader, analyse_file
-from compiler._static_lint import check_workflow
+from compiler.lint._engine import analyse_file
+from compiler.lint._loader import Loader
 from spectra_dsl import Workflow
+
+from .parity import facts, static_findings
 
 HERE = Path(__file__).parents[1]
 ROOTS = [HERE.parent / "examples", HERE / "fixtures"]
@@ -54,14 +55,6 @@ def _import(path: Path, name: str) -> dict[str, object]:
         sys.modules.pop(name.split(".")[0], None)
 
 
-def _facts(found: tuple[Diagnostic, ...] | list[Diagnostic]) -> list[tuple[object, ...]]:
-    return sorted(
-        (d.code, d.steps, d.key, d.location.line if d.location else None,
-         Path(d.location.file).name if d.location else None)
-        for d in found
-    )
-
-
 MODULES = list(_modules())
 
 
@@ -77,18 +70,14 @@ def test_lint_and_check_agree(path: Path, name: str) -> None:
         built = factory()
         assert isinstance(built, Workflow)
         live[built.name] = built
-    result = analyse_file(str(path), Loader())
-    assert [d for d in result.diagnostics if d.code == "SPX901"] == []
-    assert [d for d in result.diagnostics if d.code == "SPX902"
+    static = static_findings(path)
+    reading = static.pop("")
+    assert [d for d in reading if d.code == "SPX901"] == []
+    assert [d for d in reading if d.code == "SPX902"
             and "is built inside function" not in d.message] == []
-    static = {w.spec.name: w for w in result.workflows}
     assert set(static) == set(live)
     for workflow_name, wf in live.items():
-        runtime = wf.check()
-        lint = check_workflow(static[workflow_name])
-        assert _facts(lint) == _facts(runtime), workflow_name
-        assert [d.message for d in sorted(lint, key=_facts_key)] == [
-            d.message for d in sorted(runtime, key=_facts_key)]
+        assert facts(static[workflow_name]) == facts(wf.check()), workflow_name
 
 
 def _factories(namespace: dict[str, object], module: str) -> list[Callable[[], object]]:
@@ -102,10 +91,6 @@ def _factories(namespace: dict[str, object], module: str) -> list[Callable[[], o
                             inspect.signature(value).parameters.values())):
             found.append(value)
     return found
-
-
-def _facts_key(d: Diagnostic) -> tuple[object, ...]:
-    return _facts([d])[0]
 
 
 def test_the_same_spec_from_both_front_ends() -> None:

@@ -11,16 +11,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compiler import Diagnostic
-from compiler._static import Loader, analyse_file
-from compiler._static_lint import check_workflow, lint_source
+from compiler.lint import lint_source
 from spectra_dsl import Workflow
 from tests.strategies import WorkflowSource, workflow_sources
 
-
-def _facts(found: tuple[Diagnostic, ...] | list[Diagnostic]) -> list[tuple[object, ...]]:
-    return sorted((d.code, d.steps, d.key, d.location.line if d.location else None,
-                   d.message) for d in found)
+from .parity import facts, static_findings
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -29,10 +24,7 @@ def test_lint_and_compile_agree(source: WorkflowSource) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "random_flow.py"
         path.write_text(source.text, encoding="utf-8")
-        result = analyse_file(str(path), Loader())  # never raises
-        lint: list[Diagnostic] = list(result.diagnostics)
-        for workflow in result.workflows:
-            lint.extend(check_workflow(workflow))
+        lint = [d for found in static_findings(path).values() for d in found]  # never raises
         if not source.valid or any(d.code == "SPX901" for d in lint):
             return
         spec = importlib.util.spec_from_file_location("random_flow", path)
@@ -43,7 +35,7 @@ def test_lint_and_compile_agree(source: WorkflowSource) -> None:
         finally:
             sys.modules.pop("random_flow", None)
         (wf,) = [v for v in vars(module).values() if isinstance(v, Workflow)]
-        assert _facts(lint) == _facts(wf.check())
+        assert facts(lint) == facts(wf.check())
         compiled = not any(d.is_error for d in wf.check())
         assert compiled == (not any(d.is_error for d in lint))
 

@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from compiler._cli import main
-from compiler._static_lint import lint_paths, lint_source
+from compiler.lint import lint_paths, lint_source, main
 
 HEADER = "from spectra_dsl import Join, Workflow\n\nwf = Workflow('big')\n"
 
@@ -30,7 +29,7 @@ def test_empty_file(tmp_path: Path) -> None:
 
 
 def test_syntax_error_has_the_parsers_line_and_message(tmp_path: Path) -> None:
-    (tmp_path / "bad.py").write_text("x = 1\n\ndef broken(:\n    pass\n")
+    (tmp_path / "bad.py").write_text("import spectra_dsl\n\ndef broken(:\n    pass\n")
     (tmp_path / "good.py").write_text(HEADER + "@wf.step(writes='k')\nasync def a(x: int)"
                                       " -> int: ...\n@wf.step(writes='k')\nasync def b(x: int)"
                                       " -> int: ...\n")
@@ -43,7 +42,7 @@ def test_syntax_error_has_the_parsers_line_and_message(tmp_path: Path) -> None:
 
 
 def test_non_utf8_bytes(tmp_path: Path) -> None:
-    (tmp_path / "latin.py").write_bytes(b"x = '\xe9t\xe9'\n")
+    (tmp_path / "latin.py").write_bytes(b"import spectra_dsl\nx = '\xe9t\xe9'\n")
     (found,) = lint_paths([str(tmp_path)]).diagnostics
     assert found.code == "SPX901"
     assert "cannot decode" in found.message and "UTF-8" in found.message
@@ -87,9 +86,9 @@ def test_a_broken_symlink(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "source",
     [
-        "x = " + "(" * 1000 + "1" + ")" * 1000,
-        "x = " + "-" * 100_000 + "1",
-        "x = " + "+".join(["1"] * 100_000),
+        "import spectra_dsl\nx = " + "(" * 1000 + "1" + ")" * 1000,
+        "import spectra_dsl\nx = " + "-" * 100_000 + "1",
+        "import spectra_dsl\nx = " + "+".join(["1"] * 100_000),
         HEADER + "@wf.step(join=" + ".".join(["a"] * 50_000) + ")\nasync def s(): ...\n",
     ],
     ids=["parentheses", "unary", "sum", "attributes"],
@@ -150,15 +149,15 @@ def test_a_bug_is_exit_2_and_the_other_files_are_checked(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "a.py").write_text("x = 1\n")
-    (tmp_path / "b.py").write_text("# trigger\n")
-    from compiler._static import analyse_file as real
+    (tmp_path / "b.py").write_text("import spectra_dsl  # trigger\n")
+    from compiler.lint._engine import lint_file as real
 
     def flaky(path: str, *args: Any, **kwargs: Any) -> Any:
         if path.endswith("b.py"):
             raise ValueError("boom")
         return real(path, *args, **kwargs)
 
-    monkeypatch.setattr("compiler._static_lint.analyse_file", flaky)
+    monkeypatch.setattr("compiler.lint._engine.lint_file", flaky)
     assert main([str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "internal error while checking" in err and "b.py: ValueError: boom" in err

@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from ._diagnostics import CODES
+from compiler import CODES
 
 if sys.version_info >= (3, 11):
     import tomllib

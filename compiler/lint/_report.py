@@ -7,7 +7,7 @@ import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-from ._diagnostics import CODES, Diagnostic, Severity
+from compiler import CODES, Diagnostic, Severity
 
 TOOL_NAME = "spectra-lint"
 TOOL_VERSION = "0.1.0"

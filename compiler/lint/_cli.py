@@ -1,4 +1,4 @@
-"""The ``spectra-lint`` command line (also ``python -m compiler``).
+"""The ``spectra-lint`` command line (also ``python -m compiler.lint`` and ``python -m compiler``).
 
 Exit status: 0 when nothing was found, 1 when something was, 2 for a usage,
 configuration or internal error.  ``--exit-zero`` turns 1 into 0.
@@ -12,6 +12,8 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from compiler import CODES
+
 from ._config import (
     FORMATS,
     Config,
@@ -21,7 +23,7 @@ from ._config import (
     load_config,
     parse_codes,
 )
-from ._diagnostics import CODES
+from ._engine import LintResult, lint_paths
 from ._report import (
     TOOL_NAME,
     TOOL_VERSION,
@@ -32,7 +34,6 @@ from ._report import (
     format_text,
     summary,
 )
-from ._static_lint import LintResult, lint_paths
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 

@@ -10,14 +10,17 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from ._diagnostics import Diagnostic
+from compiler import Diagnostic
+
+from ._engine import lint_parsed
+from ._loader import Loader
 from ._report import TOOL_VERSION
-from ._static import Loader, Module, analyse_module
-from ._static_lint import check_workflow, has_file_noqa
+from ._source import Source, mentions_dsl
 
 
 class Plugin:
-    """flake8 entry point ``SPX = compiler._flake8:Plugin`` (flake8 applies ``# noqa``)."""
+    """flake8 entry point ``SPX = compiler.lint._flake8:Plugin`` (flake8 applies
+    ``# noqa``)."""
 
     name = "spectra-lint"
     version = TOOL_VERSION
@@ -40,24 +43,13 @@ class Plugin:
     def findings(self) -> list[Diagnostic]:
         """The findings for this file, located on its own lines."""
         text = self._text()
-        if has_file_noqa(text):
+        if not mentions_dsl(text):
             return []
-        loader = Loader()
-        module = Module(loader, self.filename, text, self.tree)
-        workflows, found = analyse_module(module)
-        for workflow in workflows:
-            found.extend(check_workflow(workflow))
-        return found
+        return lint_parsed(self.filename, Source(text, self.tree), Loader())
 
     def run(self) -> Iterator[tuple[int, int, str, type[Plugin]]]:
         """Yield ``(line, column, "SPX101 message", type)``; flake8 columns are 0-based."""
-        try:
-            found = self.findings()
-        except RecursionError:
-            yield 1, 0, "SPX901 an expression is nested too deeply to follow; split it up", \
-                type(self)
-            return
-        for d in sorted(found, key=Diagnostic.sort_key):
+        for d in sorted(self.findings(), key=Diagnostic.sort_key):
             location = d.location
             message = d.message
             if location is None:

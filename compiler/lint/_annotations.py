@@ -6,18 +6,17 @@ module-level alias ``Num = int`` is ``int``), with it they are the text as writt
 TypedDict fields go through ``typing.get_type_hints``: names resolved at their last
 binding, strings evaluated, ``NotRequired``/``Required``/``ReadOnly``/``Annotated``
 stripped.  This module rewrites an annotation's ``ast`` the same way before
-:func:`~compiler._types.from_ast` reads it.
+:func:`compiler._types.from_ast` reads it.
 """
 
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING
 
-from ._types import TypeExpr, from_ast
+from compiler import TypeExpr
+from compiler._types import from_ast
 
-if TYPE_CHECKING:
-    from ._static import Module
+from ._model import BindingKind, Module
 
 #: How many aliases bound to aliases to follow.
 MAX_ALIAS_DEPTH = 16
@@ -26,24 +25,11 @@ MAX_ALIAS_DEPTH = 16
 FIELD_QUALIFIERS = frozenset({"NotRequired", "Required", "ReadOnly"})
 
 
-def has_future_annotations(module: Module) -> bool:
-    """True when ``module`` starts with ``from __future__ import annotations``."""
-    cached = getattr(module, "_future_annotations", None)
-    if cached is None:
-        cached = any(
-            isinstance(s, ast.ImportFrom) and s.module == "__future__"
-            and any(a.name == "annotations" for a in s.names)
-            for s in module.tree.body
-        )
-        module._future_annotations = cached  # type: ignore[attr-defined]
-    return bool(cached)
-
-
 def raw_annotation(module: Module, node: ast.expr | None) -> TypeExpr | None:
     """A parameter or return annotation as the runtime front end reads it."""
     if node is None:
         return None
-    if has_future_annotations(module):
+    if module.future_annotations:
         return from_ast(node)
     return from_ast(_resolve(module, node, line_aware=True, strings=False, depth=0))
 
@@ -106,29 +92,28 @@ def _resolve(module: Module, node: ast.expr, *, line_aware: bool, strings: bool,
 
 def _resolve_name(module: Module, node: ast.Name, *, line_aware: bool, strings: bool,
                   depth: int) -> ast.expr:
-    from ._static import _CONSTANT, _DEFINITION, _IMPORT  # a cycle at import time
-
     line = getattr(node, "lineno", None) if line_aware else None
     bound = module.binding(node.id, line)
     if bound is None:
         return node
-    kind, value = bound[1], bound[2]
-    if kind == _CONSTANT and isinstance(value, ast.expr):
+    kind, value = bound.kind, bound.value
+    if kind is BindingKind.CONSTANT and isinstance(value, ast.expr):
         return _resolve(module, value, line_aware=line_aware, strings=strings, depth=depth)
-    if kind == _DEFINITION and isinstance(value, ast.ClassDef):
+    if kind is BindingKind.DEFINITION and isinstance(value, ast.ClassDef):
         return ast.Name(id=value.name, ctx=ast.Load())
-    if kind == _IMPORT:
+    if kind is BindingKind.IMPORT:
         target = module.follow_import(node.id, line)
         name = None if target is None else target[1]
         if target is not None and name is not None:
             other = target[0]
             found = other.binding(name, None)
-            if found is not None and found[1] == _CONSTANT and isinstance(found[2], ast.expr):
-                return _resolve(other, found[2], line_aware=False, strings=strings,
+            if (found is not None and found.kind is BindingKind.CONSTANT
+                    and isinstance(found.value, ast.expr)):
+                return _resolve(other, found.value, line_aware=False, strings=strings,
                                 depth=depth + 1)
-            if found is not None and found[1] == _DEFINITION and isinstance(found[2],
-                                                                            ast.ClassDef):
-                return ast.Name(id=found[2].name, ctx=ast.Load())
+            if (found is not None and found.kind is BindingKind.DEFINITION
+                    and isinstance(found.value, ast.ClassDef)):
+                return ast.Name(id=found.value.name, ctx=ast.Load())
     return node
 
 

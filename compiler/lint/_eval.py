@@ -11,12 +11,10 @@ from __future__ import annotations
 import ast
 import operator
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
-from . import _ir as ir
+from compiler import GuardSpec, RetrySpec
 
-if TYPE_CHECKING:
-    from ._static import Module
+from ._model import BindingKind, Module
 
 
 class _Unknown:
@@ -35,7 +33,7 @@ class _Unknown:
 
 UNKNOWN = _Unknown()
 
-#: How deep to follow names bound to names (``A = B``) before giving up.
+#: How deep an expression (and names bound to names, ``A = B``) is followed.
 MAX_DEPTH = 24
 
 _BINOPS: dict[type[ast.operator], Callable[[object, object], object]] = {
@@ -148,8 +146,8 @@ def _evaluate_name(module: Module, name: str, depth: int, line: int | None = Non
     bound = module.binding(name, line)
     if bound is None:
         return UNKNOWN
-    if bound[1] == "constant" and isinstance(bound[2], ast.expr):
-        return evaluate(module, bound[2], depth + 1)
+    if bound.kind is BindingKind.CONSTANT and isinstance(bound.value, ast.expr):
+        return evaluate(module, bound.value, depth + 1)
     target = module.follow_import(name, line)
     if target is not None:
         other, other_name = target
@@ -177,7 +175,7 @@ def _retry(module: Module, node: ast.Call, depth: int) -> object:
             values[field] = evaluate(module, value_node, depth + 1)
     if UNKNOWN in values.values():
         return UNKNOWN
-    return ir.RetrySpec(**values)
+    return RetrySpec(**values)
 
 
 def _match(module: Module, node: ast.Call, depth: int) -> object:
@@ -191,4 +189,4 @@ def _match(module: Module, node: ast.Call, depth: int) -> object:
         if value is UNKNOWN:
             return UNKNOWN
         pairs.append((keyword.arg, value))
-    return ir.GuardSpec(reads=tuple(k for k, _ in pairs), matches=tuple(pairs))
+    return GuardSpec(reads=tuple(k for k, _ in pairs), matches=tuple(pairs))
