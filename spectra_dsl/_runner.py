@@ -42,6 +42,10 @@ if TYPE_CHECKING:
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
 
+#: How many sub-workflows deep steps are begun in the instant they are released; deeper
+#: ones begin in a task of their own (each level begun at once takes a few stack frames).
+MAX_DEPTH_BEGUN_AT_ONCE = 48
+
 #: A slot request: (priority, run, position).
 Request = tuple[int, "Run", int]
 
@@ -63,16 +67,19 @@ class Halt:
 class Run:
     """One execution of a plan: its state, schedule, slots, event log and failures."""
 
-    __slots__ = ("all_done", "callback_error", "early", "emit", "ended", "failures", "folds",
-                 "halt", "names", "nursery", "on_end", "plan", "priority", "schedule",
+    __slots__ = ("all_done", "callback_error", "depth", "early", "emit", "ended", "failures",
+                 "folds", "halt", "names", "nursery", "on_end", "plan", "priority", "schedule",
                  "slots", "started", "state", "stopped", "thread_limiter")
 
     def __init__(
         self, plan: Plan, state: dict[str, Any], slots: Slots, on_event: OnEvent | None,
         scope: tuple[str, ...] = (), log: EventLog | None = None, halt: Halt | None = None,
         priority_offset: int = 0, on_end: Callable[[Run], None] | None = None,
+        depth: int = 0,
     ) -> None:
         self.plan = plan
+        #: How many sub-workflows begun at once this run is nested in.
+        self.depth = depth
         #: Called in the instant the last step finishes (a sub-workflow's outer step).
         self.on_end = on_end
         self.ended = False
@@ -231,7 +238,7 @@ class Run:
                 work.extend(self.skip(position, now, reason))
                 continue
             emit.step_ready(time=now, step=self.names[position])
-            if plan.begun_at_once[position]:
+            if plan.begun_at_once[position] and self.depth < MAX_DEPTH_BEGUN_AT_ONCE:
                 requests.extend(self.begin_child(position, now))
             elif plan.is_body[position]:
                 self.spawn(functools.partial(self.run_step, position))  # it takes no slot
@@ -338,7 +345,7 @@ class Run:
             self.report(position, child.state, now, holds_slot=False)
 
         child = Run(body, inputs, self.slots, self.emit.on_event, (*self.emit.scope, name),
-                    self.emit.log, self.halt, self.after(position, body), ended)
+                    self.emit.log, self.halt, self.after(position, body), ended, self.depth + 1)
         requests = child.begin(now)
         # The task only waits for the child's tasks, and reports its failure.
         self.spawn(functools.partial(self.outcome, position, child.complete(), now, False,

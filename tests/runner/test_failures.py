@@ -253,6 +253,7 @@ async def test_a_raising_event_callback_stops_the_run_and_is_not_blamed_on_a_ste
 
     @wf.step
     async def quick() -> int:
+        await trio.sleep(1)  # slow has started (a step whose task had not begun never runs)
         return 1
 
     @wf.step
