@@ -129,7 +129,7 @@ def _check_json(value: Any, path: str, active: set[int]) -> None:
                     f"{_json_base(value)}")
         else:
             hint = "use dict, list, str, int, float, bool or None, or the pickle codec"
-    raise JsonRefused(f"{path} is a {kind.__name__}: {hint}")
+    raise JsonRefused(f"{path} has type {kind.__name__}: {hint}")
 
 
 def _json_base(value: Any) -> str:
