@@ -34,6 +34,7 @@ from ._report import (
     format_text,
     summary,
 )
+from ._source import shown
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -183,16 +184,25 @@ def _main(argv: Sequence[str] | None) -> int:
         report += format_statistics(result.diagnostics)
     _write(report, args.output_file)
     if not args.quiet:
-        sys.stderr.write(summary(result.diagnostics, len(result.files), result.suppressed)
-                         + "\n")
+        _print(sys.stderr, summary(result.diagnostics, len(result.files), result.suppressed)
+               + "\n")
     for problem in result.internal_errors:
-        sys.stderr.write(f"{TOOL_NAME}: internal error while checking {problem}; please "
-                         "report it with that file\n")
+        _print(sys.stderr, f"{TOOL_NAME}: internal error while checking {shown(problem)}; "
+               "please report it with that file\n")
     if result.internal_errors:
         return EXIT_ERROR
     if result.diagnostics and not exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+def _print(stream: TextIO, text: str) -> None:
+    """Write ``text``; a character the stream cannot encode is written escaped."""
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
 
 
 def _render(result: LintResult, fmt: str, show_source: bool) -> str:
@@ -207,8 +217,9 @@ def _render(result: LintResult, fmt: str, show_source: bool) -> str:
 
 
 def _write(report: str, output_file: str | None) -> None:
+    report = shown(report)  # valid UTF-8, whatever the file names held
     if output_file is None:
-        sys.stdout.write(report)
+        _print(sys.stdout, report)
         return
     try:
         with open(output_file, "w", encoding="utf-8") as handle:

@@ -9,6 +9,8 @@ from collections.abc import Callable, Sequence
 
 from compiler import CODES, Diagnostic, Severity
 
+from ._source import shown
+
 TOOL_NAME = "spectra-lint"
 TOOL_VERSION = "0.1.0"
 INFORMATION_URI = "https://github.com/spectra-dsl/spectra-dsl/blob/main/docs/lint.md"
@@ -18,9 +20,11 @@ SourceLine = Callable[[Diagnostic], "str | None"]
 
 
 def _where(d: Diagnostic) -> tuple[str, int, int]:
+    """(path as it can be printed, line, column): a file name that is no valid UTF-8
+    shows its odd bytes as ``\\xNN``, so every format can be written."""
     if d.location is None:
         return ("", 1, 1)
-    return (d.location.file, d.location.line, d.location.column)
+    return (shown(d.location.file), d.location.line, d.location.column)
 
 
 def format_text(diagnostics: Sequence[Diagnostic], *, show_source: bool = False,
@@ -74,7 +78,8 @@ def format_github(diagnostics: Sequence[Diagnostic]) -> str:
 
 
 def _uri(path: str, base: str | None) -> str:
-    """A relative, ``/``-separated URI for ``path`` (relative to ``base``, when inside)."""
+    """A relative, ``/``-separated URI for ``path`` (relative to ``base``, when inside);
+    the bytes of a file name that is no valid UTF-8 are percent-encoded as they are."""
     absolute = os.path.abspath(path)
     start = os.path.abspath(base or os.getcwd())
     try:
@@ -85,7 +90,7 @@ def _uri(path: str, base: str | None) -> str:
         relative = absolute
     from urllib.parse import quote
 
-    return quote(relative.replace(os.sep, "/"))
+    return quote(os.fsencode(relative.replace(os.sep, "/")))
 
 
 def sarif_document(diagnostics: Sequence[Diagnostic], *, base: str | None = None) -> dict[
@@ -107,7 +112,7 @@ def sarif_document(diagnostics: Sequence[Diagnostic], *, base: str | None = None
         })
     results = []
     for d in diagnostics:
-        path, line, column = _where(d)
+        _, line, column = _where(d)
         result: dict[str, object] = {
             "ruleId": d.code,
             "ruleIndex": index[d.code],
@@ -115,7 +120,9 @@ def sarif_document(diagnostics: Sequence[Diagnostic], *, base: str | None = None
             "message": {"text": d.message},
             "locations": [{
                 "physicalLocation": {
-                    "artifactLocation": {"uri": _uri(path, base), "uriBaseId": "%SRCROOT%"},
+                    "artifactLocation": {
+                        "uri": _uri(d.location.file if d.location else "", base),
+                        "uriBaseId": "%SRCROOT%"},
                     "region": {"startLine": max(line, 1), "startColumn": max(column, 1)},
                 },
             }],

@@ -48,7 +48,10 @@ def unreadable(path: str, message: str, line: int = 1, column: int = 1) -> Diagn
 def shown(path: str) -> str:
     """``path`` as a message can show it: bytes that are no valid UTF-8 in a file name
     become ``\\xNN`` escapes, so every output format can write it."""
-    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    try:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no file name decodes to
+        return path.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def read_bytes(path: str) -> bytes | Diagnostic:
