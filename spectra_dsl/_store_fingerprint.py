@@ -10,10 +10,12 @@ Python versions, so a run resumed under another Python reads as edited everywher
 """
 
 from __future__ import annotations
+import __future__
 
 import enum
 import functools
 import hashlib
+import operator
 import types
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -22,6 +24,11 @@ import attrs
 
 #: How deep closures and wrapped functions are followed.
 MAX_DEPTH = 8
+
+#: ``from __future__ import ...`` flags: they change no step's behaviour.
+_FUTURE_FLAGS = functools.reduce(
+    operator.or_, (getattr(__future__, name).compiler_flag
+                   for name in __future__.all_feature_names), 0)
 
 _LITERALS = (str, bytes, int, float, complex, bool, type(None), type(Ellipsis))
 
@@ -63,9 +70,9 @@ class _Hasher:
 
     def code(self, code: types.CodeType, depth: int) -> None:
         self.put("code", code.co_code)
-        for field in ("co_argcount", "co_posonlyargcount", "co_kwonlyargcount",
-                      "co_flags"):
+        for field in ("co_argcount", "co_posonlyargcount", "co_kwonlyargcount"):
             self.put(field, str(getattr(code, field)))
+        self.put("co_flags", str(code.co_flags & ~_FUTURE_FLAGS))
         for field in ("co_names", "co_varnames", "co_freevars", "co_cellvars"):
             self.put(field, "\0".join(getattr(code, field)))
         table = getattr(code, "co_exceptiontable", b"")

@@ -350,7 +350,7 @@ class SqliteStore(Store):
 
     def _compact(self) -> None:
         with self._sql():
-            self._db.execute("PRAGMA incremental_vacuum")
+            self._db.executescript("PRAGMA incremental_vacuum;")  # execute() frees one page
 
     def _shut(self) -> None:
         self._db.close()
