@@ -42,25 +42,36 @@ class InputError(SpectraError, ValueError):
     """The inputs given to a run are missing required names or contain unknown ones.
 
     ``missing`` maps each missing input to the steps that need it; ``unknown`` lists
-    the names no step reads.
+    the names no step reads; ``near`` maps an unknown name that is a near miss to the
+    name it is close to and what that is (``"an input of step 'filter'"``).
     """
 
     def __init__(
         self, workflow: str, missing: Mapping[str, Sequence[str]], unknown: Sequence[str],
         expected: Sequence[str], written: Mapping[str, Sequence[str]] | None = None,
+        near: Mapping[str, tuple[str, str]] | None = None,
     ) -> None:
         self.workflow = workflow
         self.missing = {k: tuple(v) for k, v in missing.items()}
         self.unknown = tuple(unknown)
+        self.near = dict(near or {})
         written = written or {}
+        given_for = {close: name for name, (close, _) in self.near.items()}
         lines = [f"workflow '{workflow}' cannot start:"]
         for name, steps in self.missing.items():
             needed = ", ".join(f"'{s}'" for s in steps)
-            lines.append(f"  missing input '{name}', needed by step {needed}")
+            line = f"  missing input '{name}', needed by step {needed}"
+            if name in given_for:
+                line += f" (was it given as '{given_for[name]}'?)"
+            lines.append(line)
         for name in self.unknown:
             if name in written:
                 by = ", ".join(f"'{s}'" for s in written[name])
                 lines.append(f"  '{name}' is not an input: step {by} writes it; leave it out")
+            elif name in self.near:
+                close, what = self.near[name]
+                lines.append(f"  unknown input '{name}': no step reads it; did you mean "
+                             f"'{close}'? ({what})")
             else:
                 lines.append(f"  unknown input '{name}': no step reads it")
         accepted = ", ".join(f"'{e}'" for e in expected) or "none"
@@ -134,13 +145,16 @@ class LoopLimitExceeded(StepFailed):
     def __init__(self, step: str, iterations: int, last_state: Mapping[str, object]) -> None:
         self.iterations = iterations
         self.last_state = dict(last_state)
-        reason = RuntimeError(
+        # The loop step's own failure is this error: its message is the reason itself,
+        # with no exception type in front of it.
+        self.step = step
+        self.failures = {step: self}
+        SpectraError.__init__(
+            self,
             f"loop '{step}' ran {iterations} passes (its max_iterations) and its until "
             "guard never held; raise max_iterations, fix until, or use "
             "Repeat(on_limit='stop') to keep the last pass"
         )
-        super().__init__(step, {step: reason})
-        self.__cause__ = reason
         #: Which run's loop step raised it (set by the runner).
         self.origin: object = None
 
@@ -172,6 +186,11 @@ class EventHandlerError(SpectraError):
 
 
 def _describe(error: BaseException) -> str:
-    """``ValueError: message``, or just ``ValueError`` when the message is empty."""
-    message = str(error)
-    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+    """``ValueError: message``, or just ``ValueError`` when the message is empty (or when
+    the exception's ``__str__`` itself raises: the failure must not be hidden)."""
+    name = type(error).__name__
+    try:
+        message = str(error)
+    except Exception as broken:
+        return f"{name} (its message could not be read: __str__ raised {type(broken).__name__})"
+    return f"{name}: {message}" if message else name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import types
 from collections.abc import Callable, Mapping
@@ -141,7 +142,31 @@ class Plan:
         if missing or unknown:
             written = {k: tuple(self.names[w] for w in graph.writers[k])
                        for k in unknown if k in graph.writers}
-            raise InputError(graph.name, missing, unknown, sorted(accepted), written)
+            near = {k: close for k in unknown if k not in written
+                     for close in [self.near_miss(k, accepted)] if close is not None}
+            raise InputError(graph.name, missing, unknown, sorted(accepted), written, near)
+
+    def near_miss(self, name: str, accepted: set[str]) -> tuple[str, str] | None:
+        """The input, key or step ``name`` is a near miss of, and what that is."""
+        graph = self.graph
+        candidates = sorted(accepted | set(graph.writers) | set(self.names))
+        close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.75)
+        if not close:
+            return None
+        match = close[0]
+
+        def steps(names: tuple[str, ...]) -> str:
+            return ", ".join(f"'{n}'" for n in names)
+
+        if match in accepted:
+            readers = graph.required_inputs.get(match) or graph.optional_inputs.get(match)
+            what = f"an input of step {steps(readers)}" if readers else "a declared input"
+        elif match in graph.writers:
+            what = (f"a key written by step "
+                    f"{steps(tuple(self.names[w] for w in graph.writers[match]))}, not an input")
+        else:
+            what = "a step, not an input"
+        return match, what
 
     async def run(
         self,
