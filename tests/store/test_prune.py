@@ -138,7 +138,7 @@ def test_prune_deletes_exactly_the_runs_its_arguments_name(
         deleted = store.prune(older_than=older_than, keep=keep, status=status)
         wanted = status or {"finished", "failed", "interrupted"}
         matching = sorted((at, i) for i, (s, at) in enumerate(runs) if s in wanted)
-        kept_newest = matching[len(matching) - keep:] if keep else []
+        kept_newest = matching[max(0, len(matching) - keep):] if keep else []
         expected = [f"r{i}" for at, i in matching if (at, i) not in kept_newest
                     and (older_than is None or at < 20 - older_than)]
         assert deleted == expected
