@@ -101,11 +101,23 @@ def check_joins(
                 steps=(step.name, *(steps[t].name for t in tips)), location=step.location,
             ))
         elif not shape.fan_in and join in ("all", "any"):
-            what = (f"one upstream branch ({_names(steps, upstreams)})" if upstreams
-                    else "no upstream step")
+            if len(upstreams) > 1:
+                # In plan order and on one chain: each upstream runs before the next,
+                # so the step only ever waits for the last.
+                if len(upstreams) == 2:
+                    chain = (f"'{steps[upstreams[0]].name}' already runs before "
+                             f"'{steps[upstreams[1]].name}'")
+                else:
+                    chain = (f"{_names(steps, upstreams)} lie on one branch, each already "
+                             "running before the next")
+                what = f"its upstreams are one branch ({chain})"
+            elif upstreams:
+                what = f"it has one upstream step ('{steps[upstreams[0]].name}')"
+            else:
+                what = "it has no upstream step"
             found.append(Diagnostic(
                 "SPX103",
-                f"step '{step.name}' has join={join!r} but is no fan-in: it has {what}, so "
+                f"step '{step.name}' has join={join!r} but is no fan-in: {what}, so "
                 "there is nothing to join; remove join=",
                 steps=(step.name,), location=step.location,
             ))
@@ -141,12 +153,18 @@ def check_writes(
         if pair is None:
             continue
         first, second = pair
+        guards = ""
+        if steps[first].guard is not None and steps[second].guard is not None:
+            guards = ("; both are guarded, but their guards cannot be proven exclusive: if "
+                      "they branch on one value, guard them with match(...), such as "
+                      "when=match(kind='a') and when=match(kind='b'), so the compiler can "
+                      "tell they never both run")
         found.append(Diagnostic(
             "SPX201",
             f"steps '{steps[first].name}' and '{steps[second].name}' may run at the same "
             f"time and both write '{key}', which has no reducer; register one with "
             f"wf.reducer('{key}', ...) (see spectra_dsl.reducers), or use "
-            f"reducers={{'{key}': last_write_wins}} if the last write may win",
+            f"reducers={{'{key}': last_write_wins}} if the last write may win{guards}",
             steps=(steps[second].name, steps[first].name), key=key,
             location=steps[second].location,
         ))

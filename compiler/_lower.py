@@ -1,4 +1,8 @@
-"""The driver: run every pass over a :class:`WorkflowSpec` and lower it to a graph."""
+"""The driver: run every pass over a :class:`WorkflowSpec` and lower it to a graph.
+
+One pipeline: bodies first (innermost first, each once), then for each workflow the
+analysis context, the passes of :data:`~compiler._passes.PASSES`, and lowering.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +11,11 @@ from collections.abc import Mapping
 import attrs
 
 from . import _ir as ir
-from ._checks import (
-    JoinShape,
-    check_joins,
-    check_types,
-    check_writes,
-    join_shapes,
-    never_exclusive,
-)
-from ._control import check_settings, conditions, expand_bodies
+from ._checks import JoinShape
 from ._diagnostics import Diagnostic, Findings
 from ._gc import paused_gc
-from ._order import order_steps
-from ._resolve import Resolution, resolve
+from ._passes import Analysis, run_passes
+from ._resolve import Resolution
 
 
 @attrs.frozen
@@ -102,8 +98,6 @@ class Compilation(Findings):
     keys: frozenset[str] = frozenset()
 
 
-
-
 def compile_workflow(spec: ir.WorkflowSpec) -> Compilation:
     """Check ``spec`` with every pass and, if no error was found, lower it.
 
@@ -145,22 +139,10 @@ def _compile(spec: ir.WorkflowSpec, done: Mapping[int, Compilation]) -> Compilat
                 "again and again, use repeat=Repeat(...)", location=body.location),))
         return found
 
-    expanded, found = expand_bodies(spec.steps, compiled_body)
-    if found or any(s.body is not None for s in spec.steps):
-        spec = attrs.evolve(spec, steps=tuple(expanded))
-    res = resolve(spec)
-    ordering = order_steps(res.steps, res.predecessors)
-    steps, position, ancestors = res.steps, ordering.position, ordering.ancestors
-    shapes = join_shapes(res.predecessors, position, ancestors)
-    conds = conditions(steps, ordering.order, res.writers,
-                       lambda node: set(shapes[node].tips) if shapes[node].fan_in else set())
-    exclusive = conds.exclusive if conds.any_guards else never_exclusive
-    found += res.diagnostics + ordering.diagnostics + conds.diagnostics
-    found += check_settings(steps)
-    found += check_joins(steps, shapes, res.writers, exclusive)
-    found += check_writes(steps, res.writers, spec.reducers, position, ancestors,
-                          exclusive, workflow=spec)
-    found += check_types(steps, res.writers, spec.reducers)
+    analysis = Analysis(spec, compiled_body)
+    found = run_passes(analysis)
+    spec, res, ordering = analysis.spec, analysis.resolution, analysis.ordering
+    position, shapes, steps = ordering.position, analysis.shapes, res.steps
     found = [d if d.workflow else attrs.evolve(d, workflow=spec.name) for d in found]
     found.sort(key=Diagnostic.sort_key)
     inputs = {

@@ -23,12 +23,14 @@ MAX_CYCLES = 25
 
 @attrs.define
 class Ordering:
-    """Plan order (declaration indices), each step's plan position and ancestor bitset."""
+    """Plan order (declaration indices), each step's plan position and ancestor bitset;
+    ``cyclic`` names every step on a cycle."""
 
     order: list[int]
     position: list[int]
     ancestors: list[int]
     diagnostics: list[Diagnostic]
+    cyclic: frozenset[str] = frozenset()
 
 
 def _kahn(predecessors: list[set[int]]) -> list[int] | None:
@@ -83,8 +85,10 @@ def _cycle_message(steps: list[ir.StepSpec], cycle: list[int]) -> str:
 def order_steps(steps: list[ir.StepSpec], predecessors: list[set[int]]) -> Ordering:
     """Order the steps, reporting every cycle; ``predecessors`` loses the edges set aside."""
     found: list[Diagnostic] = []
+    cyclic: set[str] = set()
     while (order := _kahn(predecessors)) is None:
         cycle = _a_cycle(predecessors)
+        cyclic.update(steps[i].name for i in cycle)
         if len(found) < MAX_CYCLES:
             first = steps[cycle[0]]
             found.append(
@@ -104,4 +108,4 @@ def order_steps(steps: list[ir.StepSpec], predecessors: list[set[int]]) -> Order
         for pred in predecessors[node]:
             mask |= ancestors[pred] | (1 << pred)
         ancestors[node] = mask
-    return Ordering(order, position, ancestors, found)
+    return Ordering(order, position, ancestors, found, frozenset(cyclic))

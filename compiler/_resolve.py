@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keyword
 from collections.abc import Callable
 
 import attrs
@@ -70,7 +71,18 @@ def _check_definition(step: ir.StepSpec) -> list[Diagnostic]:
         )
     seen: set[str] = set()
     for key in step.keys_written:
-        if not isinstance(key, str) or not key.isidentifier():
+        if isinstance(key, str) and keyword.iskeyword(key):
+            if step.writes is None:
+                fix = f"give the step another name with name=, such as name='{key}_'"
+                what = "step name"
+            else:
+                fix = f"use another key, such as '{key}_'"
+                what = "writes= key"
+            found.append(
+                _diag("SPX001", f"step '{step.name}': {what} '{key}' is a Python keyword, "
+                      f"so no parameter can be named after it to read it; {fix}", step)
+            )
+        elif not isinstance(key, str) or not key.isidentifier():
             if step.writes is None:
                 fix = "give the step a name with name=, such as name='word_count'"
                 what = "step name"
@@ -186,7 +198,7 @@ def _near_miss(
     step_by_name: dict[str, ir.StepSpec],
 ) -> Diagnostic | None:
     other = step_by_name.get(name)
-    if other is not None and len(name) > 2:
+    if other is not None:  # at any length: LangGraph-style steps 'a', 'b', 'c' too
         written = ", ".join(f"'{k}'" for k in other.keys_written)
         return _diag(
             "SPX003",

@@ -60,6 +60,9 @@ def step_kind(fn: object) -> StepKind:
         return StepKind.ASYNC_FUNCTION
     if inspect.isfunction(fn) or inspect.ismethod(fn):
         return StepKind.SYNC_FUNCTION
+    if isinstance(fn, functools.partial):  # of a plain function: it runs in a thread
+        return StepKind.SYNC_FUNCTION if step_kind(fn.func) is StepKind.SYNC_FUNCTION else (
+            StepKind.OTHER)
     return StepKind.OTHER
 
 
@@ -78,7 +81,10 @@ def call_site(depth: int) -> SourceLocation | None:
 
 
 def def_location(fn: object) -> SourceLocation | None:
-    """File, line and column of ``fn``'s ``def`` (not of its first decorator)."""
+    """File, line and column of ``fn``'s ``def`` (not of its first decorator); a
+    ``functools.partial``'s is its function's."""
+    while isinstance(fn, functools.partial):
+        fn = fn.func
     target = inspect.unwrap(fn) if callable(fn) else fn
     code = getattr(target, "__code__", None)
     name = getattr(target, "__name__", None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar, overload
 
@@ -21,7 +22,7 @@ from compiler import (
 )
 
 from ._control import Guard, Repeat, Retry, guard_reads
-from ._errors import CompileError
+from ._errors import CompileError, SpectraWarning
 from ._frontend import call_site, read_guard, read_step
 from ._plan import Plan, StepAction, check_limit
 from ._state import NOTHING, Reducer, ReducerInfo
@@ -276,12 +277,16 @@ class Workflow:
     def compile(self) -> Plan:
         """Check the workflow and return a runnable :class:`Plan`.
 
-        Raises :class:`CompileError` listing every error (and warning) found; the
-        warnings of a workflow that compiles are on ``plan.diagnostics``.
+        Raises :class:`CompileError` listing every error (and warning) found.  The
+        warnings of a workflow that compiles are on ``plan.diagnostics`` and are issued
+        through :mod:`warnings` as :class:`SpectraWarning`, pointing at this call (so
+        pytest shows them, and ``-W error`` makes them fatal).
         """
         compilation = self._compile()
         if compilation.graph is None:
             raise CompileError(self.name, compilation.diagnostics)
+        for diagnostic in compilation.warnings:
+            warnings.warn(SpectraWarning(diagnostic), stacklevel=2)
         return build_plans(self, compilation.graph)
 
 
