@@ -12,6 +12,14 @@ machine-readable figures).  Everything is measured in one process, on this machi
    into parsing plus the static front end and the compiler passes; and a 10,000-step
    chain.
 
+And as whole processes (``subprocess``; CPU time, wall time and peak memory of each
+child from ``os.wait4``), side by side in the same run:
+
+3. ``python -m compiler.lint`` on the 10,000-step file against a process that only
+   reads and ``ast.parse``-s it, run in turn, the ratio taken pair by pair;
+4. ``python -m compiler.lint`` over this interpreter's site-packages (thousands of
+   modules, almost none using spectra_dsl): files per second and peak memory.
+
 The figures in docs/performance.md (section "spectra-lint") come from this script.
 """
 
@@ -22,10 +30,14 @@ import json
 import os
 import platform
 import random
+import re
+import statistics
+import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from compiler import compile_workflow
@@ -140,6 +152,80 @@ def bench_big_file(source: str, name: str, repeat: int) -> dict[str, float]:
                 "total_seconds": total}
 
 
+#: The floor a whole lint process is compared with: a process that reads and parses.
+PARSE_ONLY = "import ast, sys; ast.parse(open(sys.argv[1], 'rb').read())"
+LINT = (sys.executable, "-m", "compiler.lint", "--isolated", "--exit-zero")
+_CHECKED = re.compile(r"\((\d+) files? checked")
+
+
+#: Runs a command and prints its wall time and resource usage as JSON.  It is started
+#: first, small (``-S``), so that the measured command's peak memory is its own: a child
+#: counts the memory of the process it was spawned from as its own peak.
+LAUNCHER = """
+import json, os, sys, time
+start = time.perf_counter()
+pid = os.posix_spawn(sys.argv[1], sys.argv[1:], os.environ,
+                     file_actions=[(os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)])
+_, status, usage = os.wait4(pid, 0)
+print(json.dumps({"wall": time.perf_counter() - start, "status": status,
+                  "cpu": usage.ru_utime + usage.ru_stime, "maxrss": usage.ru_maxrss}))
+"""
+
+
+def run_process(argv: Sequence[str]) -> dict[str, float | str]:
+    """Run ``argv`` to its end: wall and CPU seconds, peak memory (MiB) and stderr."""
+    done = subprocess.run([sys.executable, "-S", "-c", LAUNCHER, *argv],
+                          capture_output=True, text=True, check=True)
+    usage = json.loads(done.stdout)
+    code = os.waitstatus_to_exitcode(usage["status"])
+    if code != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {code}: {done.stderr}")
+    per_mib = 2 ** 20 if sys.platform == "darwin" else 2 ** 10  # ru_maxrss: bytes or KiB
+    return {"wall": usage["wall"], "cpu": usage["cpu"],
+            "peak_mib": usage["maxrss"] / per_mib, "stderr": done.stderr}
+
+
+def bench_process_vs_parse(source: str, repeat: int) -> dict[str, float]:
+    """spectra-lint on one file as a whole process, against parse-only, in turn."""
+    with tempfile.TemporaryDirectory() as root:
+        path = os.path.join(root, "big.py")
+        with open(path, "w") as handle:
+            handle.write(source)
+        lint_argv, parse_argv = [*LINT, "-q", path], [sys.executable, "-c", PARSE_ONLY, path]
+        run_process(lint_argv)  # warm the file system cache and the .pyc files
+        run_process(parse_argv)
+        lint_runs, parse_runs = [], []
+        for _ in range(repeat):
+            lint_runs.append(run_process(lint_argv))
+            parse_runs.append(run_process(parse_argv))
+    figures: dict[str, float] = {}
+    for measure in ("cpu", "wall"):
+        lint_values = [float(r[measure]) for r in lint_runs]
+        parse_values = [float(r[measure]) for r in parse_runs]
+        figures[f"lint_{measure}_seconds"] = statistics.median(lint_values)
+        figures[f"parse_{measure}_seconds"] = statistics.median(parse_values)
+        figures[f"{measure}_ratio"] = statistics.median(
+            a / b for a, b in zip(lint_values, parse_values, strict=True))
+    figures["lint_peak_mib"] = max(float(r["peak_mib"]) for r in lint_runs)
+    figures["parse_peak_mib"] = max(float(r["peak_mib"]) for r in parse_runs)
+    return figures
+
+
+def bench_site_packages(repeat: int, root: str | None = None) -> dict[str, float]:
+    """spectra-lint over a real tree of third-party modules, as a whole process."""
+    tree = root or sysconfig.get_paths()["purelib"]
+    argv = [*LINT, tree]
+    run_process(argv)  # warm the file system cache
+    runs = [run_process(argv) for _ in range(repeat)]
+    found = _CHECKED.search(str(runs[0]["stderr"]))
+    files = int(found.group(1)) if found else 0
+    wall = statistics.median(float(r["wall"]) for r in runs)
+    cpu = statistics.median(float(r["cpu"]) for r in runs)
+    return {"files": files, "wall_seconds": wall, "cpu_seconds": cpu,
+            "files_per_second": files / wall, "files_per_cpu_second": files / cpu,
+            "peak_mib": max(float(r["peak_mib"]) for r in runs)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
@@ -153,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:
         "tree": bench_tree(files, repeat),
         "big_dag": bench_big_file(big_dag_source(steps), "big_dag", repeat),
         "chain": bench_big_file(chain_source(steps), "chain", repeat),
+        "process_vs_parse": bench_process_vs_parse(big_dag_source(steps),
+                                                   3 if args.quick else 7),
+        "site_packages": bench_site_packages(1 if args.quick else 5),
     }
     if args.json:
         print(json.dumps(figures, indent=2))
@@ -168,6 +257,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label}: {big['steps']:,} steps, {big['lines']:,} lines: front end "
               f"{big['front_end_seconds']:.3f} s + passes {big['passes_seconds']:.3f} s; "
               f"spectra-lint end to end {big['total_seconds']:.3f} s")
+    versus = figures["process_vs_parse"]
+    assert isinstance(versus, dict)
+    print(f"whole process on the {steps:,}-step file: spectra-lint "
+          f"{versus['lint_cpu_seconds']:.3f} s CPU ({versus['lint_wall_seconds']:.3f} s wall, "
+          f"{versus['lint_peak_mib']:.0f} MiB) vs parse only {versus['parse_cpu_seconds']:.3f} s "
+          f"CPU ({versus['parse_wall_seconds']:.3f} s wall, {versus['parse_peak_mib']:.0f} MiB)"
+          f": {versus['cpu_ratio']:.2f}x CPU, {versus['wall_ratio']:.2f}x wall")
+    site = figures["site_packages"]
+    assert isinstance(site, dict)
+    print(f"site-packages: {site['files']:,} files in {site['wall_seconds']:.2f} s wall "
+          f"({site['cpu_seconds']:.2f} s CPU) = {site['files_per_second']:,.0f} files/s "
+          f"({site['files_per_cpu_second']:,.0f} per CPU second), peak "
+          f"{site['peak_mib']:.0f} MiB")
     return 0
 
 

@@ -15,11 +15,6 @@ import attrs
 
 from compiler import CODES
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
-
 FORMATS = ("text", "json", "github", "sarif")
 TABLE = "[tool.spectra-dsl.lint]"
 
@@ -87,6 +82,11 @@ def find_pyproject(paths: Sequence[str]) -> str | None:
 
 
 def _read_toml(path: str) -> dict[str, Any]:
+    # imported here: most runs read no configuration (or none with our table)
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
     try:
         with open(path, "rb") as handle:
             document: dict[str, Any] = tomllib.load(handle)

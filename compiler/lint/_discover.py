@@ -57,7 +57,11 @@ def discover(paths: Iterable[str], exclude: Sequence[str] = (),
     (reading it then gives SPX901), unless a user ``exclude`` pattern matches it.
     """
     user = Excluder(exclude, root)
-    walking = Excluder((*DEFAULT_EXCLUDE, *exclude), root)
+    default = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in DEFAULT_EXCLUDE))
+
+    def walking(path: str) -> bool:  # the defaults by name: never the folders given
+        return default.match(os.path.basename(path)) is not None or user(path)
+
     seen: set[str] = set()
     for path in paths:
         if os.path.isdir(path):

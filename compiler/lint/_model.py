@@ -158,6 +158,9 @@ class Module:
         """The binding of ``name`` in force at ``line`` (None: the last one): the latest
         made by a statement that ends before ``line``."""
         entries = self.history.get(name)
+        if entries is not None and len(entries) == 1 and line is not None:
+            only = entries[0]  # bound once: in force everywhere (as after the module ran)
+            return None if only.kind is BindingKind.OTHER else only
         if line is None or entries is None or len(entries) < 2:
             return self._final(name)
         index = bisect.bisect_left(entries, line, key=_line_of)

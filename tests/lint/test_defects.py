@@ -191,3 +191,16 @@ def test_a_factory_that_adds_a_module_level_sub_workflow_is_checked(tmp_path: Pa
         """))
     assert codes(live) == {"SPX101"}
     assert linted == live
+
+
+def test_a_folder_given_inside_a_default_excluded_one_is_walked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    inside = tmp_path / ".venv" / "lib" / "site-packages"
+    inside.mkdir(parents=True)
+    (inside / "flow.py").write_text(DSL + "wf = Workflow('w', steps=[missing])\n")
+    (inside / "build").mkdir()
+    (inside / "build" / "other.py").write_text(DSL + "wf = Workflow('w', steps=[gone])\n")
+    monkeypatch.chdir(tmp_path)
+    result = lint_paths([".venv/lib/site-packages"])
+    assert [Path(f).name for f in result.files] == ["flow.py"]  # build/ is still skipped
+    assert lint_paths(["."]).files == ()
