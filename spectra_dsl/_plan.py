@@ -78,6 +78,7 @@ class Plan:
     #: Plain sub-workflow steps, begun in the instant they are released.
     begun_at_once: tuple[bool, ...] = attrs.field(init=False)
     joined: tuple[bool, ...] = attrs.field(init=False)
+    inline: tuple[bool, ...] = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         steps = self.graph.steps
@@ -122,6 +123,11 @@ class Plan:
             for a in actions
         ))
         setter(self, "joined", tuple(s.join is not None for s in steps))
+        #: Plain async steps, which a finishing task may run itself (see _inline).
+        setter(self, "inline", tuple(
+            p and a and not b for p, a, b in zip(self.plain, self.is_async, self.is_body,
+                                                 strict=True)
+        ))
 
     def __repr__(self) -> str:
         return f"<Plan {self.graph.name!r}: {len(self.names)} steps>"

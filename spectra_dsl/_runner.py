@@ -16,11 +16,12 @@ a sub-workflow on the critical path is never served after its lower-priority sib
 from __future__ import annotations
 
 import collections
+import contextvars
 import functools
 import inspect
 import math
 import sys
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -29,6 +30,7 @@ from . import events as ev
 from ._control import guard_holds
 from ._emit import Emitter, EventLog, OnEvent
 from ._errors import EventHandlerError, LoopLimitExceeded, ReducerError, StepFailed
+from ._inline import Adopted, Resume, drain
 from ._loop import run_loop
 from ._retry import call_with_retries
 from ._schedule import Schedule
@@ -56,12 +58,14 @@ def _boxed(fn: Any, kwargs: dict[str, Any]) -> tuple[Any]:
 
 
 class Halt:
-    """Shared by a run and its sub-workflow runs: once one fails, none starts a step."""
+    """Shared by a run and its sub-workflow runs: once one fails, none starts a step.
+    ``context`` is the context the run started in: each step run inline gets a copy."""
 
-    __slots__ = ("halted",)
+    __slots__ = ("context", "halted")
 
     def __init__(self) -> None:
         self.halted = False
+        self.context = contextvars.copy_context()
 
 
 class Run:
@@ -315,11 +319,19 @@ class Run:
     # -- starting steps -------------------------------------------------------------
 
     def start(self, position: int) -> bool:
-        """Start a step in the slot it was given (the :class:`Slots` callback)."""
+        """Start a step in the slot it was given (the :class:`Slots` callback): hand it
+        to the task that is finishing a step, or give it a task."""
         if self.halt.halted:
             return False
-        self.spawn(functools.partial(self.run_step, position))
+        if self.plan.inline[position] and self.slots.handing_over:
+            self.slots.handover.append((self, position))
+        else:
+            self.spawn(functools.partial(self.run_step, position))
         return True
+
+    def spawn_step(self, position: int) -> None:
+        """Give a step that holds a slot a task of its own."""
+        self.spawn(functools.partial(self.run_step, position))
 
     def spawn(self, task: functools.partial[Coroutine[Any, Any, None]]) -> None:
         """Start a task in the run's nursery, or once it opens."""
@@ -347,10 +359,13 @@ class Run:
         child = Run(body, inputs, self.slots, self.emit.on_event, (*self.emit.scope, name),
                     self.emit.log, self.halt, self.after(position, body), ended, self.depth + 1)
         requests = child.begin(now)
-        # The task only waits for the child's tasks, and reports its failure.
-        self.spawn(functools.partial(self.outcome, position, child.complete(), now, False,
-                                     False))
+        self.spawn(functools.partial(self.await_child, position, child))
         return requests
+
+    async def await_child(self, position: int, child: Run) -> None:
+        """Wait for a sub-workflow begun at once (its end was reported as it happened);
+        report its failure or cancellation as the outer step's."""
+        await self.outcome(position, child.complete(), holds_slot=False)
 
     def after(self, position: int, body: Plan) -> int:
         """The length of the outer path after a sub-workflow step (for priorities)."""
@@ -375,22 +390,62 @@ class Run:
         return kwargs
 
     async def run_step(self, position: int) -> None:
-        """Run one step in its own task and report how it ended."""
-        plan = self.plan
-        holds_slot = not plan.is_body[position]
+        """A step's task: run it and report how it ended, then run the steps handed
+        over to this task (see :mod:`._inline`) until none is left for it."""
+        holds_slot = not self.plan.is_body[position]
         if self.halt.halted:  # queued when the run halted: it never starts
             if holds_slot:
                 self.slots.release()
             return
-        try:
-            kwargs = self.bind(position)
-        except ReducerError as error:  # folding what a Join.ANY step reads
-            self.fail(plan.graph.index[error.step], error, holds_slot)
+        kwargs = self.arguments(position, holds_slot)
+        if kwargs is None:
             return
         started = trio.current_time()
         self.emit.step_started(time=started, step=self.names[position],
                                in_flight=self.slots.in_flight)
-        await self.outcome(position, self.invoke(position, kwargs), started, holds_slot)
+        run = self
+        call: Any = self.invoke(position, kwargs)
+        while True:
+            ok, value = await run.outcome(position, call, holds_slot)
+            if not ok:
+                return
+            run.slots.handing_over = True
+            run.report(position, value, started, holds_slot)
+            adopted = drain(run.slots)
+            if adopted is None:
+                return
+            run, position, call, started = adopted
+            holds_slot = True
+
+    def arguments(self, position: int, holds_slot: bool) -> dict[str, Any] | None:
+        """A step's keyword arguments; None (and the writer failed) when folding what a
+        ``Join.ANY`` step reads raised."""
+        try:
+            return self.bind(position)
+        except ReducerError as error:
+            self.fail(self.plan.graph.index[error.step], error, holds_slot)
+            return None
+
+    def eager(self, position: int) -> Adopted | None:
+        """Start a plain ``async def`` step at once in this task, in a copy of the run's
+        context: report it if it returned without blocking, else return it to await."""
+        kwargs = self.arguments(position, True)
+        if kwargs is None:
+            return None
+        started = trio.current_time()
+        self.emit.step_started(time=started, step=self.names[position],
+                               in_flight=self.slots.in_flight)
+        coro = self.plan.fns[position](**kwargs)  # type: ignore[misc]
+        context = self.halt.context.copy()
+        try:
+            trap = context.run(coro.send, None)
+        except StopIteration as stop:
+            self.report(position, stop.value, started, True)
+            return None
+        except Exception as error:
+            self.fail(position, error)
+            return None
+        return self, position, Resume(coro, context, trap), started
 
     async def invoke(self, position: int, kwargs: dict[str, Any]) -> Any:
         """Call a step: plainly, or under its timeout and retries."""
@@ -406,11 +461,10 @@ class Run:
         )
 
     async def outcome(
-        self, position: int, call: Coroutine[Any, Any, Any], started: float, holds_slot: bool,
-        report: bool = True,
-    ) -> None:
-        """Await a step's call and report how it ended: finished (unless ``report`` is
-        False: it was reported already), failed or cancelled."""
+        self, position: int, call: Awaitable[Any], holds_slot: bool
+    ) -> tuple[bool, Any]:
+        """Await a step's call: ``(True, value)`` if it returned; else report how it
+        ended (failed, or cancelled: re-raised) and return ``(False, None)``."""
         try:
             value = await call
         except trio.Cancelled:
@@ -423,12 +477,11 @@ class Run:
             if not isinstance(group, Exception):  # a KeyboardInterrupt among them
                 raise
             self.fail(position, group, holds_slot)  # the step's own nursery failed
-            return
+            return False, None
         except Exception as error:
             self.fail(position, error, holds_slot)
-            return
-        if report:
-            self.report(position, value, started, holds_slot)
+            return False, None
+        return True, value
 
     def report(self, position: int, value: Any, started: float, holds_slot: bool) -> None:
         """A step returned ``value``: finish it, or fail it if its write cannot be made."""
@@ -511,13 +564,17 @@ class Run:
         name = self.names[position]
         write_result(self, position, value, now)
         self.emit.step_finished(time=now, step=name, duration=now - started)
+        # Its slot is free from now on ([start, finish)); the steps it releases ask for
+        # theirs, then the free slots go out by priority.
+        if holds_slot:
+            self.slots.vacate()
         released = self.schedule.done(position)
         if released:
             self.submit(self.collect(released, now))
         elif not self.schedule.pending:
             self.end()
         if holds_slot:
-            self.slots.release()
+            self.slots.fill()
 
     def fail(self, position: int, error: BaseException, holds_slot: bool = True) -> None:
         """A step raised: remember it, stop starting steps and cancel the rest."""
