@@ -30,8 +30,10 @@ from ._store_records import (
     RunStatus,
     StepRecord,
     StepStatus,
-    check_record,
+    StepWrite,
+    as_write,
     check_status,
+    check_write,
 )
 
 S = TypeVar("S", bound="Store")
@@ -145,29 +147,27 @@ class Store(abc.ABC):
             return record
 
     def record(
-        self, run_id: str, step: str, status: StepStatus, *, scope: tuple[str, ...] = (),
+        self, step: str, status: StepStatus, *, scope: tuple[str, ...] = (),
         item: int | None = None, attempt: int = 1, values: Mapping[str, Any] | None = None,
         error: str | None = None, payload: Any = _MISSING,
-    ) -> StepRecord:
-        """A step record with its values (and an ask's ``payload``) encoded by this
+    ) -> StepWrite:
+        """A step call's record, its values (and an ask's ``payload``) encoded by this
         store's codec, ready for :meth:`commit`.  Raises ``SerializationError`` naming
-        ``step`` and the first key whose value cannot be stored; call it where the step
-        finished, so that the failure is that step's."""
-        blobs = encode_values(self.codec, values or {}, step=step)
+        ``step`` and the first key whose value cannot be stored: call it where the step
+        finished, so that the failure is that step's; ``ValueError`` for a status,
+        scope, item or attempt the store could not key exactly."""
+        check_write(scope, step, item, status, attempt)
+        blobs = encode_values(self.codec, values, step=step) if values else ()
         encoded = None if payload is _MISSING else encode_value(
             self.codec, payload, step=step, key="payload")
-        record = StepRecord(run_id=run_id, scope=tuple(scope), step=step, item=item,
-                            status=status, attempt=attempt, values=blobs, error=error,
-                            payload=encoded)
-        check_record(record, run_id)
-        return record
+        return StepWrite(tuple(scope), step, item, status, attempt, blobs, error, encoded)
 
     def encode_values(self, step: str, values: Mapping[str, Any]) -> Blobs:
         """``values`` encoded key by key (``SerializationError`` names step and key)."""
         return encode_values(self.codec, values, step=step)
 
     def commit(
-        self, run_id: str, records: Iterable[StepRecord] = (), *,
+        self, run_id: str, records: Iterable[StepWrite | StepRecord] = (), *,
         status: RunStatus | None = None, error: str | None = None,
     ) -> None:
         """Write ``records`` (each replacing the record of the same scope, step and
@@ -178,9 +178,7 @@ class Store(abc.ABC):
         run's lease: :class:`ResumeError` (``reason="lost"``) when another owner took it
         over, and nothing is written.
         """
-        batch = list(records)
-        for record in batch:
-            check_record(record, run_id)
+        batch = [as_write(record, run_id) for record in records]
         if status is not None:
             check_status(status, RUN_STATUSES, "a run's status")
         with self._lock:
@@ -409,13 +407,13 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def _write(
-        self, run_id: str, token: str, records: Sequence[StepRecord], *,
+        self, run_id: str, token: str, records: Sequence[StepWrite], *,
         status: str | None, error: str | None, drop: Sequence[RecordKey],
         fingerprints: tuple[str, dict[str, str]] | None, now: float,
     ) -> None:
         """Atomically, if ``token`` still holds the run's lease (else
         ``ResumeError.lost``): delete ``drop``, upsert ``records`` (next seqs), set
-        status/error/fingerprints when given, and ``updated = now``."""
+        status/error/fingerprints when given, and then ``updated = now``."""
 
     @abc.abstractmethod
     def _get_run(self, run_id: str) -> RunRecord | None:

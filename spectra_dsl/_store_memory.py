@@ -10,7 +10,7 @@ import attrs
 from ._store_base import RecordKey, Store
 from ._store_codec import Codec
 from ._store_errors import ResumeError, RunExistsError
-from ._store_records import Lease, RunRecord, StepRecord
+from ._store_records import Lease, RunRecord, StepRecord, StepWrite
 
 
 class MemoryStore(Store):
@@ -25,7 +25,8 @@ class MemoryStore(Store):
                  clock: Callable[[], float] | None = None) -> None:
         super().__init__(codec=codec, host=host, clock=clock, where="in memory")
         self._runs: dict[str, RunRecord] = {}
-        self._steps: dict[str, dict[RecordKey, StepRecord]] = {}
+        #: Per run, by key: (record as written, seq, updated); read as StepRecord.
+        self._steps: dict[str, dict[RecordKey, tuple[StepWrite, int, float]]] = {}
         self._seq: dict[str, int] = {}
 
     @classmethod
@@ -62,7 +63,7 @@ class MemoryStore(Store):
                 self._runs[run_id] = attrs.evolve(record, lease=None)
 
     def _write(
-        self, run_id: str, token: str, records: Sequence[StepRecord], *,
+        self, run_id: str, token: str, records: Sequence[StepWrite], *,
         status: str | None, error: str | None, drop: Sequence[RecordKey],
         fingerprints: tuple[str, dict[str, str]] | None, now: float,
     ) -> None:
@@ -76,9 +77,9 @@ class MemoryStore(Store):
         for record in records:
             seq += 1
             steps.pop(record.key, None)  # a replaced record moves to the end
-            steps[record.key] = attrs.evolve(record, seq=seq, updated=now)
+            steps[record.key] = (record, seq, now)
         self._seq[run_id] = seq
-        changes: dict[str, object] = {"updated": now}
+        changes: dict[str, object] = {}
         if status is not None:
             changes["status"] = status
             changes["error"] = error
@@ -86,7 +87,8 @@ class MemoryStore(Store):
             changes["error"] = error
         if fingerprints is not None:
             changes["plan_fingerprint"], changes["step_fingerprints"] = fingerprints
-        self._runs[run_id] = attrs.evolve(run, **changes)  # type: ignore[arg-type]
+        if changes:
+            self._runs[run_id] = attrs.evolve(run, updated=now, **changes)  # type: ignore[arg-type]
 
     def _get_run(self, run_id: str) -> RunRecord | None:
         return self._runs.get(run_id)
@@ -95,7 +97,8 @@ class MemoryStore(Store):
         return list(self._runs.values())
 
     def _list_steps(self, run_id: str) -> list[StepRecord]:
-        return list(self._steps.get(run_id, {}).values())
+        return [StepRecord(run_id, *write, seq, updated)
+                for write, seq, updated in self._steps.get(run_id, {}).values()]
 
     def _remove(self, run_ids: Sequence[str], check: Callable[[RunRecord], bool]) -> list[str]:
         removed = []

@@ -7,7 +7,7 @@ runs or steps never unpickles anything; ``store.values(record)`` decodes on dema
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Literal, get_args
+from typing import Literal, NamedTuple, get_args
 
 import attrs
 
@@ -30,6 +30,8 @@ Blobs = tuple[tuple[str, bytes], ...]
 
 
 def _blobs(values: Mapping[str, bytes] | Iterable[tuple[str, bytes]]) -> Blobs:
+    if type(values) is tuple:  # as encode_values makes them: kept as they are
+        return values
     items = values.items() if isinstance(values, Mapping) else values
     return tuple((str(k), bytes(v)) for k, v in items)
 
@@ -60,6 +62,10 @@ class Lease:
 class RunRecord:
     """One run: its id, workflow, status and wall times, what it needs to resume.
 
+    ``created`` is when it started and ``updated`` when its status, error or
+    fingerprints last changed (step records and leases leave it alone: a run that ended
+    a week ago was updated a week ago).
+
     ``inputs`` is the run's inputs encoded as one mapping (``store.inputs(run_id)``
     decodes it) with ``codec`` naming the codec that wrote every value of the run.
     ``plan_fingerprint`` and ``step_fingerprints`` (sorted ``(step, fingerprint)``
@@ -82,6 +88,28 @@ class RunRecord:
     error: str | None = None
 
 
+class StepWrite(NamedTuple):
+    """One step call's record as it is written: what :meth:`Store.record` returns and
+    :meth:`Store.commit` takes (values already encoded).  A named tuple, immutable and
+    cheap to make: one is written per step call on the run's hot path.  The store adds
+    the run id, ``seq`` and ``updated``; :meth:`Store.steps` reads :class:`StepRecord`.
+    """
+
+    scope: tuple[str, ...]
+    step: str
+    item: int | None
+    status: StepStatus
+    attempt: int = 1
+    values: Blobs = ()
+    error: str | None = None
+    payload: bytes | None = None
+
+    @property
+    def key(self) -> tuple[tuple[str, ...], str, int | None]:
+        """``(scope, step, item)``: what identifies the call within its run."""
+        return (self.scope, self.step, self.item)
+
+
 @attrs.frozen
 class StepRecord:
     """The latest state of one step call, keyed by ``(run_id, scope, step, item)``.
@@ -92,7 +120,7 @@ class StepRecord:
     ``values`` holds the encoded values by key (what it wrote when ``finished`` or
     ``answered``), ``error`` the failure text, ``payload`` the encoded question of an
     ask.  ``seq`` is the commit order within the run and ``updated`` the wall time of
-    the commit: both are set by the store (leave them out when writing).
+    the commit.  :meth:`Store.commit` also takes these (to copy a run's records).
     """
 
     run_id: str
@@ -107,10 +135,41 @@ class StepRecord:
     seq: int = 0
     updated: float = 0.0
 
+    def __attrs_post_init__(self) -> None:
+        check_write(self.scope, self.step, self.item, self.status, self.attempt)
+
     @property
     def key(self) -> tuple[tuple[str, ...], str, int | None]:
         """``(scope, step, item)``: what identifies the call within its run."""
         return (self.scope, self.step, self.item)
+
+    def as_write(self) -> StepWrite:
+        """The record as :meth:`Store.commit` writes it (without run id, seq, time)."""
+        return StepWrite(self.scope, self.step, self.item, self.status, self.attempt,
+                         self.values, self.error, self.payload)
+
+
+_STEP_SET = frozenset(STEP_STATUSES)
+
+
+def check_write(scope: tuple[str, ...], step: str, item: object, status: str,
+                attempt: object) -> None:
+    """Refuse a record the store could not key exactly (``ValueError`` naming why)."""
+    if status not in _STEP_SET:
+        check_status(status, STEP_STATUSES, "a step record's status")
+    if type(step) is not str or not step:
+        raise ValueError(f"a step record's step must be a non-empty str, not {step!r}")
+    for name in scope:
+        if type(name) is not str or not name or "/" in name:
+            raise ValueError(
+                f"scope {scope!r} of step '{step}' has the name {name!r}: scope names "
+                "must be non-empty str and contain no '/'")
+    if item is not None and (type(item) is not int or item < 0):
+        raise ValueError(
+            f"item of step '{step}' must be an element index (int >= 0) or None, "
+            f"not {item!r}")
+    if type(attempt) is not int or attempt < 1:
+        raise ValueError(f"attempt of step '{step}' must be an int >= 1, not {attempt!r}")
 
 
 def scope_text(scope: tuple[str, ...]) -> str:
@@ -130,26 +189,17 @@ def check_status(status: str, allowed: tuple[str, ...], what: str) -> None:
         raise ValueError(f"{what} must be one of {options}, not {status!r}")
 
 
-def check_record(record: StepRecord, run_id: str) -> None:
-    """Refuse a record the store could not key exactly (``ValueError`` naming why)."""
-    if not isinstance(record, StepRecord):
-        raise TypeError(f"commit() takes StepRecord objects, not {type(record).__name__}")
-    if record.run_id != run_id:
-        raise ValueError(
-            f"a record of run '{record.run_id}' was given to commit() for run '{run_id}'")
-    check_status(record.status, STEP_STATUSES, "a step record's status")
-    for name in record.scope:
-        if not name or "/" in name:
-            raise ValueError(
-                f"scope {record.scope!r} of step '{record.step}' has the name {name!r}: "
-                "scope names must be non-empty and contain no '/'")
-    if record.item is not None and (type(record.item) is not int or record.item < 0):
-        raise ValueError(
-            f"item of step '{record.step}' must be an element index (int >= 0) or None, "
-            f"not {record.item!r}")
-    if type(record.attempt) is not int or record.attempt < 1:
-        raise ValueError(
-            f"attempt of step '{record.step}' must be an int >= 1, not {record.attempt!r}")
+def as_write(record: StepWrite | StepRecord, run_id: str) -> StepWrite:
+    """``record`` as written; a :class:`StepRecord` of another run is refused."""
+    if type(record) is StepWrite:
+        return record
+    if type(record) is StepRecord:
+        if record.run_id != run_id:
+            raise ValueError(f"a record of run '{record.run_id}' was given to commit() for "
+                             f"run '{run_id}'")
+        return record.as_write()
+    raise TypeError(f"commit() takes what store.record() returns (or StepRecord), not "
+                    f"{type(record).__name__}")
 
 
 def new_run_id() -> str:

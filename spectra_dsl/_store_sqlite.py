@@ -29,6 +29,7 @@ values written, never with steps x state.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sqlite3
@@ -40,7 +41,7 @@ import attrs
 from ._store_base import RecordKey, Store
 from ._store_codec import Codec
 from ._store_errors import ResumeError, RunExistsError, StoreError
-from ._store_records import Lease, RunRecord, StepRecord, scope_from_text, scope_text
+from ._store_records import Lease, RunRecord, StepRecord, StepWrite, scope_from_text, scope_text
 
 #: The schema this version writes and reads (``PRAGMA user_version``).
 SCHEMA_VERSION = 1
@@ -213,33 +214,38 @@ class SqliteStore(Store):
         """Turn SQLite's errors into clear ones (a lock held too long, a broken file)."""
         try:
             yield
-        except sqlite3.OperationalError as error:
-            text = str(error)
-            if "locked" in text or "busy" in text:
-                raise StoreError(self.path, f"the store {self.path!r} stayed locked by another "
-                                            f"connection for more than {self.timeout:g} s "
-                                            "(its timeout=); is a process stuck inside a "
-                                            "transaction?") from error
-            raise StoreError(self.path, f"the store {self.path!r} failed: {text}") from error
-        except sqlite3.DatabaseError as error:
-            raise StoreError(self.path, f"the store {self.path!r} failed: {error}") from error
+        except sqlite3.Error as error:
+            raise self._failure(error) from error
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` ... ``COMMIT``; rolled back on any exception."""
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any exception, SQLite's
+        errors made clear (as :meth:`_sql`)."""
         db = self._db
-        db.execute("BEGIN IMMEDIATE")
         try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as error:
+            raise self._failure(error) from error
+
+    def _failure(self, error: sqlite3.Error) -> StoreError:
+        text = str(error)
+        if isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+            return StoreError(self.path, f"the store {self.path!r} stayed locked by another "
+                                         f"connection for more than {self.timeout:g} s (its "
+                                         "timeout=); is a process stuck inside a transaction?")
+        return StoreError(self.path, f"the store {self.path!r} failed: {text}")
 
     # -- primitives -----------------------------------------------------------------
 
     def _insert_run(self, record: RunRecord) -> None:
-        with self._sql(), self._transaction() as db:
+        with self._transaction() as db:
             row = db.execute("SELECT status FROM runs WHERE run_id = ?",
                              (record.run_id,)).fetchone()
             if row is not None:
@@ -255,7 +261,7 @@ class SqliteStore(Store):
             self._seq[record.run_id] = 0
 
     def _lease(self, run_id: str, take: Callable[[RunRecord], Lease]) -> RunRecord | None:
-        with self._sql(), self._transaction() as db:
+        with self._transaction() as db:
             record = self._read_run(run_id)
             if record is None:
                 return None
@@ -267,22 +273,23 @@ class SqliteStore(Store):
             return attrs.evolve(record, lease=lease)
 
     def _unlease(self, run_ids: Sequence[str], token: str) -> None:
-        with self._sql(), self._transaction() as db:
+        with self._transaction() as db:
             db.executemany(
                 "UPDATE runs SET lease_pid = NULL, lease_host = NULL, lease_token = NULL, "
                 "lease_since = NULL, lease_started = NULL "
                 "WHERE run_id = ? AND lease_token = ?", [(r, token) for r in run_ids])
 
     def _write(
-        self, run_id: str, token: str, records: Sequence[StepRecord], *,
+        self, run_id: str, token: str, records: Sequence[StepWrite], *,
         status: str | None, error: str | None, drop: Sequence[RecordKey],
         fingerprints: tuple[str, dict[str, str]] | None, now: float,
     ) -> None:
-        with self._sql(), self._transaction() as db:
-            row = db.execute(f"SELECT rid, lease_token, {_RUN_COLUMNS} FROM runs "
-                             "WHERE run_id = ?", (run_id,)).fetchone()
+        with self._transaction() as db:
+            row = db.execute("SELECT rid, lease_token FROM runs WHERE run_id = ?",
+                             (run_id,)).fetchone()
             if row is None or row[1] != token:
-                raise ResumeError.lost(run_id, None if row is None else _run(row[2:]).lease)
+                now_held = self._read_run(run_id)
+                raise ResumeError.lost(run_id, None if now_held is None else now_held.lease)
             rid = row[0]
             if drop:
                 db.executemany(
@@ -297,10 +304,13 @@ class SqliteStore(Store):
                 for record in records:
                     seq += 1
                     rows.append(_step_row(rid, record, seq, now))
-                db.executemany(_UPSERT, rows)
+                if len(rows) == 1:
+                    db.execute(_UPSERT, rows[0])
+                else:
+                    db.executemany(_UPSERT, rows)
                 self._seq[run_id] = seq
-            sets = ["updated = ?"]
-            args: list[Any] = [now]
+            sets: list[str] = []
+            args: list[Any] = []
             if status is not None or error is not None:
                 sets.append("error = ?")
                 args.append(error)
@@ -310,7 +320,9 @@ class SqliteStore(Store):
             if fingerprints is not None:
                 sets += ["plan_fingerprint = ?", "step_fingerprints = ?"]
                 args += [fingerprints[0], json.dumps(fingerprints[1])]
-            db.execute(f"UPDATE runs SET {', '.join(sets)} WHERE rid = ?", (*args, rid))
+            if sets:  # records alone leave the run's row (one page less to write)
+                db.execute(f"UPDATE runs SET updated = ?, {', '.join(sets)} WHERE rid = ?",
+                           (now, *args, rid))
 
     def _get_run(self, run_id: str) -> RunRecord | None:
         with self._sql():
@@ -335,7 +347,7 @@ class SqliteStore(Store):
 
     def _remove(self, run_ids: Sequence[str], check: Callable[[RunRecord], bool]) -> list[str]:
         removed: list[str] = []
-        with self._sql(), self._transaction() as db:
+        with self._transaction() as db:
             for run_id in run_ids:
                 row = db.execute(f"SELECT rid, {_RUN_COLUMNS} FROM runs WHERE run_id = ?",
                                  (run_id,)).fetchone()
@@ -373,17 +385,27 @@ def _run(row: Sequence[Any]) -> RunRecord:
                      lease=lease, error=error)
 
 
-def _step_row(rid: int, record: StepRecord, seq: int, now: float) -> tuple[Any, ...]:
+def _step_row(rid: int, record: StepWrite, seq: int, now: float) -> tuple[Any, ...]:
     values = record.values
     if len(values) == 1:
         key, data = values[0]
-        keys = json.dumps([[key, len(data)]])
+        keys = f"[[{_key_json(key)},{len(data)}]]"
     else:
-        keys = json.dumps([[key, len(blob)] for key, blob in values])
+        keys = "[" + ",".join(f"[{_key_json(k)},{len(b)}]" for k, b in values) + "]"
         data = b"".join(blob for _, blob in values)
-    return (rid, scope_text(record.scope), record.step,
+    return (rid, _scope_text(record.scope), record.step,
             -1 if record.item is None else record.item, record.status, record.attempt,
             record.error, record.payload, keys, data, seq, now)
+
+
+@functools.lru_cache(maxsize=4096)
+def _key_json(key: str) -> str:
+    return json.dumps(key)
+
+
+@functools.lru_cache(maxsize=4096)
+def _scope_text(scope: tuple[str, ...]) -> str:
+    return scope_text(scope)
 
 
 def _step(run_id: str, row: Sequence[Any]) -> StepRecord:

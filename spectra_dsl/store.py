@@ -50,6 +50,7 @@ from ._store_records import RunRecord as RunRecord
 from ._store_records import RunStatus as RunStatus
 from ._store_records import StepRecord as StepRecord
 from ._store_records import StepStatus as StepStatus
+from ._store_records import StepWrite as StepWrite
 from ._store_records import new_run_id as new_run_id
 from ._store_sqlite import APPLICATION_ID as APPLICATION_ID
 from ._store_sqlite import SCHEMA_VERSION as SCHEMA_VERSION
@@ -79,6 +80,7 @@ __all__ = [
     "StepKey",
     "StepRecord",
     "StepStatus",
+    "StepWrite",
     "Store",
     "StoreError",
     "code_fingerprint",

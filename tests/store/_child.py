@@ -21,14 +21,14 @@ import sys
 from pathlib import Path
 
 from spectra_dsl import ResumeError
-from spectra_dsl.store import SqliteStore, StepRecord
+from spectra_dsl.store import SqliteStore, StepWrite
 
 #: SQLite virtual-machine instructions between two calls of the progress handler.
 TICK = 50
 
 
-def _records(store: SqliteStore, run_id: str, n: int, size: int) -> list[StepRecord]:
-    return [store.record(run_id, "fan", "finished", item=i,
+def _records(store: SqliteStore, run_id: str, n: int, size: int) -> list[StepWrite]:
+    return [store.record("fan", "finished", item=i,
                          values={"fan": (b"%06d" % i) * (size // 6)}) for i in range(n)]
 
 
@@ -90,7 +90,7 @@ def main(argv: list[str]) -> None:
         print("ready", flush=True)
         sys.stdin.readline()
         for i in range(int(rest[0])):
-            store.commit(run_id, [store.record(run_id, "s", "finished", item=i,
+            store.commit(run_id, [store.record("s", "finished", item=i,
                                                values={"s": i})])
         print("done", flush=True)
     store.close()

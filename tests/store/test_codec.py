@@ -29,16 +29,16 @@ def test_pickle_is_the_default_and_keeps_python_values_exactly(store: Store) -> 
     store.create_run("r", workflow="wf", inputs={"when": (1, 2), "tags": {"a"}})
     value = {"t": (1, "x"), "s": frozenset({1, 2}), 3: b"raw", "nan": math.inf,
              "c": Color.RED}
-    store.commit("r", [store.record("r", "a", "finished", values={"a": value})])
+    store.commit("r", [store.record("a", "finished", values={"a": value})])
     assert store.values(store.steps("r")[0]) == {"a": value}
     assert store.inputs("r") == {"when": (1, 2), "tags": {"a"}}
 
 
 def test_a_value_pickle_cannot_store_names_the_step_and_key(store: Store) -> None:
     store.create_run("r", workflow="wf")
-    store.commit("r", [store.record("r", "early", "finished", values={"early": 1})])
+    store.commit("r", [store.record("early", "finished", values={"early": 1})])
     with pytest.raises(SerializationError) as caught:
-        store.record("r", "fetch", "finished",
+        store.record("fetch", "finished",
                      values={"fine": 1, "page": threading.Lock(), "also": lambda: 1})
     error = caught.value
     assert (error.step, error.key, error.decoding) == ("fetch", "page", False)
@@ -61,13 +61,13 @@ def test_an_input_that_cannot_be_stored_names_the_input_and_no_run_is_made(
 
 def test_an_ask_payload_that_cannot_be_stored_names_the_step(store: Store) -> None:
     with pytest.raises(SerializationError) as caught:
-        store.record("r", "approve", "asked", payload=threading.Lock())
+        store.record("approve", "asked", payload=threading.Lock())
     assert (caught.value.step, caught.value.key) == ("approve", "payload")
 
 
 def test_a_stored_value_that_cannot_be_read_back_says_so(store: Store) -> None:
     store.create_run("r", workflow="wf")
-    store.commit("r", [store.record("r", "a", "finished", values={"a": 1})])
+    store.commit("r", [store.record("a", "finished", values={"a": 1})])
     record = store.steps("r")[0]
     broken = type(record)(run_id="r", scope=(), step="a", item=None, status="finished",
                           values={"a": b"not a pickle"})
@@ -139,12 +139,12 @@ def test_a_json_store_fails_the_step_naming_the_key(make_store: MakeStore) -> No
     store = make_store(codec=JsonCodec())
     store.create_run("r", workflow="wf", inputs={"n": 1})
     with pytest.raises(SerializationError) as caught:
-        store.record("r", "split", "finished", values={"left": [1], "right": (2,)})
+        store.record("split", "finished", values={"left": [1], "right": (2,)})
     assert (caught.value.step, caught.value.key, caught.value.codec) == (
         "split", "right", "json")
     assert isinstance(caught.value.__cause__, JsonRefused)
     assert "with the json codec: JsonRefused: value has type tuple" in str(caught.value)
-    store.commit("r", [store.record("r", "ok", "finished", values={"ok": {"a": [1.5]}})])
+    store.commit("r", [store.record("ok", "finished", values={"ok": {"a": [1.5]}})])
     assert store.values(store.steps("r")[0]) == {"ok": {"a": [1.5]}}
 
 
@@ -154,7 +154,7 @@ def test_a_json_store_file_is_readable_text(tmp_path: Any) -> None:
     path = tmp_path / "runs.sqlite"
     with SqliteStore(path, codec=JsonCodec()) as store:
         store.create_run("r", workflow="wf", inputs={"n": 1})
-        store.commit("r", [store.record("r", "a", "finished", values={"a": {"x": "é"}})])
+        store.commit("r", [store.record("a", "finished", values={"a": {"x": "é"}})])
     db = sqlite3.connect(path)
     assert db.execute("SELECT data FROM steps").fetchone()[0] == '{"x":"é"}'.encode()
     assert db.execute("SELECT inputs FROM runs").fetchone()[0] == b'{"n":1}'
@@ -165,7 +165,7 @@ def test_a_run_is_read_with_the_codec_that_wrote_it(tmp_path: Any) -> None:
     path = tmp_path / "runs.sqlite"
     with SqliteStore(path, codec=JsonCodec()) as store:
         store.create_run("r", workflow="wf", inputs={"n": 1})
-        store.commit("r", [store.record("r", "a", "finished", values={"a": 1})])
+        store.commit("r", [store.record("a", "finished", values={"a": 1})])
         store.release("r")
     with SqliteStore(path) as other:
         assert other.run("r").codec == "json"

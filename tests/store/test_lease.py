@@ -55,7 +55,7 @@ def test_a_released_run_is_taken_again_and_the_record_says_by_whom(store: Store)
 def test_writing_needs_the_lease(store: Store) -> None:
     store.create_run("r", workflow="wf")
     store.release("r")
-    for call in (lambda: store.commit("r", [store.record("r", "a", "finished")]),
+    for call in (lambda: store.commit("r", [store.record("a", "finished")]),
                  lambda: store.set_fingerprints("r", "p", {}),
                  lambda: store.discard("r", [((), "a")])):
         with pytest.raises(ResumeError) as caught:
@@ -101,7 +101,7 @@ def test_an_owner_on_another_host_is_taken_only_with_force_and_its_writes_stop(
         taken = here.acquire("r", force=True)
         assert taken.lease is not None and taken.lease.host == "box-b"
         with pytest.raises(ResumeError) as lost:
-            there.commit("r", [there.record("r", "a", "finished")], status="finished")
+            there.commit("r", [there.record("a", "finished")], status="finished")
         assert lost.value.reason == "lost" and "on host 'box-b'" in str(lost.value)
         assert here.steps("r") == [] and here.run("r").status == "running"
 

@@ -20,7 +20,7 @@ DAY = 86400.0
 def _ended(store: Store, clock: WallClock, run_id: str, status: RunStatus, at: float) -> None:
     clock.now = at
     store.create_run(run_id, workflow="wf", inputs={"n": run_id})
-    store.commit(run_id, [store.record(run_id, "a", "finished", values={"a": run_id})],
+    store.commit(run_id, [store.record("a", "finished", values={"a": run_id})],
                  status=status)
     store.release(run_id)
 
@@ -91,7 +91,7 @@ def test_pruning_gives_the_space_back(tmp_path: Path, clock: WallClock) -> None:
     path = tmp_path / "runs.sqlite"
     with SqliteStore(path, clock=clock) as store:
         store.create_run("big", workflow="wf")
-        store.commit("big", [store.record("big", "s", "finished", item=i,
+        store.commit("big", [store.record("s", "finished", item=i,
                                           values={"s": bytes(2000)}) for i in range(500)],
                      status="finished")
         store.release("big")

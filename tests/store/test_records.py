@@ -17,6 +17,7 @@ from spectra_dsl.store import (
     RunRecord,
     SqliteStore,
     StepRecord,
+    StepWrite,
     Store,
     new_run_id,
 )
@@ -44,15 +45,15 @@ def test_every_kind_of_step_record_round_trips(store: Store, clock: WallClock) -
     store.create_run("r", workflow="wf")
     clock.now += 5
     records = [
-        store.record("r", "fetch", "finished", values={"fetch": {"a": [1, 2]}}),
-        store.record("r", "split", "finished", values={"left": 1, "right": (2, 3)}),
-        store.record("r", "page", "finished", item=0, scope=("review", "loop#2"),
+        store.record("fetch", "finished", values={"fetch": {"a": [1, 2]}}),
+        store.record("split", "finished", values={"left": 1, "right": (2, 3)}),
+        store.record("page", "finished", item=0, scope=("review", "loop#2"),
                      attempt=3, values={"page": "p0"}),
-        store.record("r", "page", "started", item=1, scope=("review", "loop#2")),
-        store.record("r", "winner", "started", values={"a": 1}),
-        store.record("r", "boom", "failed", attempt=2, error="ValueError: no"),
-        store.record("r", "approve", "asked", payload={"question": "Publish?"}),
-        store.record("r", "sign", "answered", payload="Sign?", values={"sign": True}),
+        store.record("page", "started", item=1, scope=("review", "loop#2")),
+        store.record("winner", "started", values={"a": 1}),
+        store.record("boom", "failed", attempt=2, error="ValueError: no"),
+        store.record("approve", "asked", payload={"question": "Publish?"}),
+        store.record("sign", "answered", payload="Sign?", values={"sign": True}),
     ]
     store.commit("r", records)
     got = store.steps("r")
@@ -68,12 +69,14 @@ def test_every_kind_of_step_record_round_trips(store: Store, clock: WallClock) -
     ]
     assert [r.seq for r in got] == list(range(1, 9))
     assert all(r.updated == clock.now for r in got)
-    assert [attrs.evolve(r, seq=0, updated=0.0) for r in got] == records
+    assert [r.as_write() for r in got] == records
     assert [store.values(r) for r in got] == [
         {"fetch": {"a": [1, 2]}}, {"left": 1, "right": (2, 3)}, {"page": "p0"}, {},
         {"a": 1}, {}, {}, {"sign": True},
     ]
     assert [store.payload(r) for r in got[5:]] == [None, {"question": "Publish?"}, "Sign?"]
+    assert store.run("r").updated == clock.now - 5  # records leave the run's row alone
+    store.commit("r", status="finished")
     assert store.run("r").updated == clock.now
 
 
@@ -81,9 +84,9 @@ def test_a_record_replaces_the_one_of_the_same_call_and_moves_to_the_end(
     store: Store,
 ) -> None:
     store.create_run("r", workflow="wf")
-    store.commit("r", [store.record("r", "a", "started", values={"x": 1}),
-                       store.record("r", "b", "finished", values={"b": 2})])
-    store.commit("r", [store.record("r", "a", "finished", attempt=2, values={"a": 9})])
+    store.commit("r", [store.record("a", "started", values={"x": 1}),
+                       store.record("b", "finished", values={"b": 2})])
+    store.commit("r", [store.record("a", "finished", attempt=2, values={"a": 9})])
     got = store.steps("r")
     assert [(r.step, r.status, r.attempt, r.seq) for r in got] == [
         ("b", "finished", 1, 2), ("a", "finished", 2, 3)]
@@ -92,10 +95,10 @@ def test_a_record_replaces_the_one_of_the_same_call_and_moves_to_the_end(
 
 def test_records_of_mapped_items_and_scopes_are_separate_calls(store: Store) -> None:
     store.create_run("r", workflow="wf")
-    store.commit("r", [store.record("r", "s", "finished", item=i, values={"s": i})
+    store.commit("r", [store.record("s", "finished", item=i, values={"s": i})
                        for i in range(3)])
-    store.commit("r", [store.record("r", "s", "finished", scope=("sub",), values={"s": -1}),
-                       store.record("r", "s", "finished", values={"s": None})])
+    store.commit("r", [store.record("s", "finished", scope=("sub",), values={"s": -1}),
+                       store.record("s", "finished", values={"s": None})])
     assert sorted((r.scope, -1 if r.item is None else r.item) for r in store.steps("r")) == [
         ((), -1), ((), 0), ((), 1), ((), 2), (("sub",), -1)]
     assert [r.step for r in store.steps("r", scope=("sub",))] == ["s"]
@@ -103,7 +106,7 @@ def test_records_of_mapped_items_and_scopes_are_separate_calls(store: Store) -> 
 
 def test_the_run_status_and_error_commit_with_the_records(store: Store) -> None:
     store.create_run("r", workflow="wf")
-    store.commit("r", [store.record("r", "a", "failed", error="boom")], status="failed",
+    store.commit("r", [store.record("a", "failed", error="boom")], status="failed",
                  error="step 'a' failed: boom")
     record = store.run("r")
     assert (record.status, record.error) == ("failed", "step 'a' failed: boom")
@@ -121,15 +124,15 @@ def test_fingerprints_can_be_replaced_by_the_owner(store: Store) -> None:
 
 def test_discard_drops_a_step_every_item_and_the_scopes_it_opened(store: Store) -> None:
     store.create_run("r", workflow="wf")
-    keep = [store.record("r", "fetch", "finished"),
-            store.record("r", "inner", "finished", scope=("other",)),
-            store.record("r", "subx", "finished")]
-    drop = [store.record("r", "sub", "finished"),
-            store.record("r", "inner", "finished", scope=("sub",)),
-            store.record("r", "inner", "finished", scope=("sub#2", "deeper")),
-            store.record("r", "inner", "finished", scope=("sub[3]",)),
-            store.record("r", "m", "finished", item=0),
-            store.record("r", "m", "finished", item=1)]
+    keep = [store.record("fetch", "finished"),
+            store.record("inner", "finished", scope=("other",)),
+            store.record("subx", "finished")]
+    drop = [store.record("sub", "finished"),
+            store.record("inner", "finished", scope=("sub",)),
+            store.record("inner", "finished", scope=("sub#2", "deeper")),
+            store.record("inner", "finished", scope=("sub[3]",)),
+            store.record("m", "finished", item=0),
+            store.record("m", "finished", item=1)]
     store.commit("r", keep + drop)
     assert store.discard("r", [((), "sub"), ((), "m")]) == len(drop)
     assert [r.key for r in store.steps("r")] == [r.key for r in keep]
@@ -165,13 +168,13 @@ def test_a_bad_run_id_is_refused(store: Store, bad: Any) -> None:
 def test_records_that_cannot_be_keyed_exactly_are_refused(store: Store) -> None:
     store.create_run("r", workflow="wf")
     with pytest.raises(ValueError, match="status must be one of"):
-        store.record("r", "a", "done")  # type: ignore[arg-type]
+        store.record("a", "done")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="scope names must be non-empty"):
-        store.record("r", "a", "finished", scope=("a/b",))
+        store.record("a", "finished", scope=("a/b",))
     with pytest.raises(ValueError, match="element index"):
-        store.record("r", "a", "finished", item=-1)
+        store.record("a", "finished", item=-1)
     with pytest.raises(ValueError, match="attempt"):
-        store.record("r", "a", "finished", attempt=0)
+        store.record("a", "finished", attempt=0)
     other = StepRecord(run_id="q", scope=(), step="a", item=None, status="finished")
     with pytest.raises(ValueError, match="a record of run 'q'"):
         store.commit("r", [other])
@@ -199,7 +202,7 @@ def test_the_sqlite_store_keeps_everything_after_reopening(tmp_path: Any) -> Non
     path = tmp_path / "runs.sqlite"
     with SqliteStore.open(path) as store:
         store.create_run("r", workflow="wf", inputs={"a": 1})
-        store.commit("r", [store.record("r", "a", "finished", values={"a": [1]})],
+        store.commit("r", [store.record("a", "finished", values={"a": [1]})],
                      status="finished")
         runs, steps = store.runs(), store.steps("r")
     with SqliteStore.open(path) as again:
@@ -251,16 +254,16 @@ def test_random_records_round_trip_on_both_stores(
     seen: list[list[StepRecord]] = []
     for store in both_stores:
         store.create_run(run_id, workflow="wf")
-        expected: dict[Any, tuple[StepRecord, dict[str, Any]]] = {}
+        expected: dict[Any, tuple[StepWrite, dict[str, Any]]] = {}
         for batch in batches:
-            records = [store.record(run_id, **fields) for fields in batch]
+            records = [store.record(**fields) for fields in batch]
             store.commit(run_id, records)
             for record, fields in zip(records, batch, strict=True):
                 expected.pop(record.key, None)
                 expected[record.key] = (record, fields["values"])
         got = store.steps(run_id)
-        assert [attrs.evolve(r, seq=0, updated=0.0) for r in got] == [
-            r for r, _ in expected.values()]
+        assert [r.as_write() for r in got] == [r for r, _ in expected.values()]
+        assert all(r.run_id == run_id for r in got)
         assert [store.values(r) for r in got] == [v for _, v in expected.values()]
         seen.append(got)
     assert [attrs.evolve(r, updated=0.0) for r in seen[0]] == [

@@ -98,13 +98,13 @@ def test_a_lock_held_longer_than_the_timeout_is_a_clear_error(tmp_path: Path) ->
         blocker = _raw(path)
         blocker.execute("BEGIN IMMEDIATE")
         with pytest.raises(StoreError) as caught:
-            store.commit("r", [store.record("r", "a", "finished")])
+            store.commit("r", [store.record("a", "finished")])
         assert "stayed locked by another connection for more than 0.05 s" in str(
             caught.value)
         assert "database is locked" not in str(caught.value).split("(")[0]
         blocker.execute("ROLLBACK")
         blocker.close()
-        store.commit("r", [store.record("r", "a", "finished")])  # usable again
+        store.commit("r", [store.record("a", "finished")])  # usable again
         assert [r.step for r in store.steps("r")] == ["a"]
 
 
@@ -163,7 +163,7 @@ def test_a_group_commit_killed_midway_leaves_none_of_it(
     n, size = 2000, 1200
     with SqliteStore(path) as store:
         store.create_run("r", workflow="wf")
-        store.commit("r", [store.record("r", "root", "finished", values={"root": 1})])
+        store.commit("r", [store.record("root", "finished", values={"root": 1})])
         store.release("r")
     done = subprocess.run([sys.executable, str(CHILD), "commit-and-die", str(path), "r",
                            str(n), str(size), str(fraction)], capture_output=True, text=True)

@@ -20,13 +20,13 @@ async def _branches(store: Store | None, log: list[tuple[str, float]]) -> None:
     async def branch(name: str, seconds: int) -> None:
         await trio.sleep(seconds)
         if store is not None:
-            store.commit("r", [store.record("r", name, "finished", values={name: seconds})])
+            store.commit("r", [store.record(name, "finished", values={name: seconds})])
         log.append((name, trio.current_time()))
 
     async def pair() -> None:
         await trio.sleep(2)
         if store is not None:
-            store.commit("r", [store.record("r", n, "finished", values={n: 2}) for n in "bc"])
+            store.commit("r", [store.record(n, "finished", values={n: 2}) for n in "bc"])
         log.append(("bc", trio.current_time()))
 
     async with trio.open_nursery() as nursery:
@@ -63,6 +63,6 @@ async def test_opening_a_store_with_async_with_takes_no_virtual_time(
     async with make_store() as store:
         store.create_run("r", workflow="wf")
         await trio.sleep(5)
-        store.commit("r", [store.record("r", "a", "finished")])
+        store.commit("r", [store.record("a", "finished")])
         assert trio.current_time() == start + 5
     assert store.closed and trio.current_time() == start + 5
