@@ -17,14 +17,14 @@ import attrs
 from compiler import Diagnostic, WorkflowSpec
 
 from ._add import add_call
-from ._classify import MarkerKind, decorator_marker
+from ._classify import MarkerKind, decorator_marker, marker_kind
 from ._eval import describe
 from ._model import DefNode, Module
 from ._recorder import function_scope
 from ._reducer import reducer_call
 from ._state import Builder, ReadState
 from ._step import call_options, marked_options, step_from_def, step_of_call
-from ._unfollowed import report_unfollowed
+from ._unfollowed import WORKFLOW_METHODS, report_unfollowed
 from ._workflow import read_workflow
 
 
@@ -114,27 +114,24 @@ class _ModuleReader:
         else:
             state.finished.append(builder)
 
-    def _imported_workflow(self, node: ast.expr, methods: tuple[str, ...]) -> str | None:
-        """``X`` when ``node`` is ``X.<method>`` and ``X`` a workflow imported from another
-        module of the tree (the linter checks a workflow in the module that builds it)."""
-        if not (isinstance(node, ast.Attribute) and node.attr in methods
-                and isinstance(node.value, ast.Name)):
-            return None
-        name = node.value.id
+    def _is_imported_workflow(self, name: ast.Name) -> bool:
+        """``name`` is a workflow imported from another module of the tree (the linter
+        checks a workflow in the module that builds it)."""
         module = self.state.module
-        if name in self.state.builders or name not in module.imports:
-            return None
-        found = module.lookup(node.value)
-        if found is None or found[0] is module or not isinstance(found[1], ast.Call):
-            return None
-        return name if found[0].dsl_name(found[1].func) == "Workflow" else None
+        if name.id in self.state.builders or name.id not in module.imports:
+            return False
+        found = module.lookup(name)
+        return (found is not None and found[0] is not module
+                and isinstance(found[1], ast.Call)
+                and found[0].dsl_name(found[1].func) == "Workflow")
 
     def _definition(self, node: DefNode) -> None:
         state = self.state
         for decorator in node.decorator_list:
-            target = decorator.func if isinstance(decorator, ast.Call) else decorator
-            if self._imported_workflow(target, ("step",)) is not None:
-                state.skip(f"step '{node.name}' is registered with @{describe(target)} on a "
+            imported = decorator_marker(state.module, decorator, self._is_imported_workflow)
+            if imported is not None and imported.kind is MarkerKind.WORKFLOW:
+                state.skip(f"step '{node.name}' is registered with @"
+                           f"{describe(imported.target)} on a "
                            "workflow imported from another module, which spectra-lint does "
                            "not follow: that workflow is checked without it. Register the "
                            "step in the module that builds the workflow, or list it in "
@@ -155,7 +152,9 @@ class _ModuleReader:
 
     def _method_call(self, call: ast.Call) -> None:
         state = self.state
-        if self._imported_workflow(call.func, ("step", "reducer", "add")) is not None:
+        func = call.func
+        if (isinstance(func, ast.Attribute) and func.attr in WORKFLOW_METHODS
+                and isinstance(func.value, ast.Name) and self._is_imported_workflow(func.value)):
             state.skip(f"{describe(call.func)}(...) on a workflow imported from another "
                        "module is not followed: that workflow is checked without it; call "
                        "it in the module that builds the workflow",
@@ -166,14 +165,15 @@ class _ModuleReader:
             state.handled.add(id(call))
             reducer_call(state, builder, call)
             return
-        builder = state.workflow_of(call.func, "step")
-        if builder is not None:
+        marker = marker_kind(state.module, call.func, state.is_builder)
+        if marker is not None and marker[0] is MarkerKind.WORKFLOW and marker[1] is not None:
             state.handled.add(id(call))
-            step_of_call(state, builder, call)
+            step_of_call(state, state.builders[marker[1]], call)
             return
         inner = call.func
-        builder = None if not isinstance(inner, ast.Call) else state.workflow_of(
-            inner.func, "step")
+        marker = None if not isinstance(inner, ast.Call) else marker_kind(
+            state.module, inner.func, state.is_builder)
+        builder = None if marker is None or marker[1] is None else state.builders[marker[1]]
         if builder is not None and isinstance(inner, ast.Call) and not inner.args:
             # wf.step(name=...)(fn): the options of the first call, fn of the second
             state.handled |= {id(call), id(inner)}

@@ -11,6 +11,7 @@ import ast
 import re
 from collections.abc import Iterator
 
+from ._classify import MarkerKind, decorator_marker
 from ._eval import describe
 from ._model import DefNode
 from ._state import Builder, ReadState
@@ -61,17 +62,17 @@ def report_unfollowed(state: ReadState, variables: dict[str, list[Builder]]) -> 
                     module.line_location(node.lineno))
         elif isinstance(node, DefNode) and id(node) not in top_level:
             for decorator in node.decorator_list:
-                target = decorator.func if isinstance(decorator, ast.Call) else decorator
-                if (id(decorator) not in state.handled and isinstance(target, ast.Attribute)
-                        and target.attr == "step" and isinstance(target.value, ast.Name)
-                        and target.value.id in variables):
-                    if isinstance(decorator, ast.Call):
-                        state.handled.add(id(decorator))
-                    _incomplete(variables[target.value.id])
-                    state.skip(f"step '{node.name}' is registered with @"
-                               f"{describe(target)} inside {scope}, which spectra-lint "
-                               "does not follow; its workflow is checked without it",
-                               module.location(node), steps=(node.name,))
+                marker = decorator_marker(module, decorator, lambda name: name.id in variables)
+                if (marker is None or marker.kind is not MarkerKind.WORKFLOW
+                        or marker.workflow is None or id(decorator) in state.handled):
+                    continue
+                if marker.call is not None:
+                    state.handled.add(id(decorator))
+                _incomplete(variables[marker.workflow])
+                state.skip(f"step '{node.name}' is registered with @"
+                           f"{describe(marker.target)} inside {scope}, which spectra-lint "
+                           "does not follow; its workflow is checked without it",
+                           module.location(node), steps=(node.name,))
 
 
 def _incomplete(builders: list[Builder]) -> None:
