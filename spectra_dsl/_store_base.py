@@ -21,6 +21,7 @@ from ._store_codec import (
     encode_values,
 )
 from ._store_errors import ResumeError, StoreError
+from ._store_fingerprint import CodeChanges, compare_fingerprints
 from ._store_lease import check_free, new_lease, new_token, owner_alive, this_host
 from ._store_records import (
     RUN_STATUSES,
@@ -277,6 +278,16 @@ class Store(abc.ABC):
                 raise ResumeError.unknown(run_id, self._known())
             found = self._list_steps(run_id)
         return found if scope is None else [r for r in found if r.scope == tuple(scope)]
+
+    def changes(self, run_id: str, plan_fingerprint: str,
+                step_fingerprints: Mapping[str, str]) -> CodeChanges:
+        """What changed between the plan ``run_id`` was started (or last resumed) with
+        and the current one (falsy when nothing did): raise
+        ``ResumeError.changed(run_id, changes)`` with it to refuse a resume."""
+        record = self.run(run_id)
+        return compare_fingerprints(record.step_fingerprints, step_fingerprints,
+                                    stored_plan=record.plan_fingerprint,
+                                    current_plan=plan_fingerprint)
 
     def inputs(self, run_id: str) -> dict[str, Any]:
         """The inputs ``run_id`` was started with, decoded."""

@@ -73,10 +73,12 @@ class ResumeError(SpectraError):
     @classmethod
     def lost(cls, run_id: str, owner: Lease | None) -> ResumeError:
         """This store held the lease of ``run_id`` but another owner took it over."""
-        by = describe_owner(owner) if owner is not None else "nobody (it was released)"
-        return cls(run_id, f"run '{run_id}' is no longer owned by this process: its lease "
-                           f"is now held by {by}; nothing more was written",
-                   reason="lost", owner=owner)
+        if owner is None:
+            now = "its lease was released or the run deleted by another store"
+        else:
+            now = f"its lease is now held by {describe_owner(owner)}"
+        return cls(run_id, f"run '{run_id}' is no longer owned by this store: {now}; "
+                           "nothing more was written", reason="lost", owner=owner)
 
     @classmethod
     def unknown(cls, run_id: str, known: Sequence[str]) -> ResumeError:

@@ -172,6 +172,14 @@ def check_write(scope: tuple[str, ...], step: str, item: object, status: str,
         raise ValueError(f"attempt of step '{step}' must be an int >= 1, not {attempt!r}")
 
 
+def call_key(run_id: str, scope: tuple[str, ...], step: str, item: int | None) -> str:
+    """The stable key of one step call, the same for every attempt and every resume:
+    ``"o-42/charge"``, ``"o-42/review/loop#2/page[3]"`` (what ``current_step().key``
+    gives, to pass as an idempotency key to outside services)."""
+    path = "/".join((run_id, *scope, step))
+    return path if item is None else f"{path}[{item}]"
+
+
 def scope_text(scope: tuple[str, ...]) -> str:
     """A scope as stored: its names joined by ``/`` (``""`` at the top level)."""
     return "/".join(scope)

@@ -51,6 +51,7 @@ from ._store_records import RunStatus as RunStatus
 from ._store_records import StepRecord as StepRecord
 from ._store_records import StepStatus as StepStatus
 from ._store_records import StepWrite as StepWrite
+from ._store_records import call_key as call_key
 from ._store_records import new_run_id as new_run_id
 from ._store_sqlite import APPLICATION_ID as APPLICATION_ID
 from ._store_sqlite import SCHEMA_VERSION as SCHEMA_VERSION
@@ -83,6 +84,7 @@ __all__ = [
     "StepWrite",
     "Store",
     "StoreError",
+    "call_key",
     "code_fingerprint",
     "compare_fingerprints",
     "new_run_id",

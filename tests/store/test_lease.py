@@ -64,6 +64,18 @@ def test_writing_needs_the_lease(store: Store) -> None:
     assert store.steps("r") == []
 
 
+def test_a_run_deleted_under_its_writer_stops_its_writes(tmp_path: Path) -> None:
+    path = tmp_path / "runs.sqlite"
+    with SqliteStore(path) as writer, SqliteStore(path) as admin:
+        writer.create_run("r", workflow="wf")
+        admin.delete("r", force=True)
+        with pytest.raises(ResumeError) as caught:
+            writer.commit("r", [writer.record("a", "finished")])
+        assert caught.value.reason == "lost"
+        assert "released or the run deleted" in str(caught.value)
+        assert admin.runs() == []
+
+
 def test_deleting_an_owned_run_needs_force(store: Store) -> None:
     store.create_run("r", workflow="wf")
     with pytest.raises(ResumeError) as caught:

@@ -19,6 +19,7 @@ from spectra_dsl.store import (
     StepRecord,
     StepWrite,
     Store,
+    call_key,
     new_run_id,
 )
 
@@ -274,3 +275,17 @@ def test_run_records_are_frozen() -> None:
     record = RunRecord(run_id="r", workflow="w", status="running", created=1, updated=1)
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         record.status = "failed"  # type: ignore[misc]
+
+
+def test_a_call_key_is_stable_and_names_the_call() -> None:
+    assert call_key("o-42", (), "charge", None) == "o-42/charge"
+    assert call_key("o-42", ("review", "loop#2"), "page", 3) == "o-42/review/loop#2/page[3]"
+
+
+def test_the_store_says_what_changed_since_a_run_started(store: Store) -> None:
+    store.create_run("r", workflow="wf", plan_fingerprint="p1",
+                     step_fingerprints={"fetch": "f1", "old": "o1"})
+    assert not store.changes("r", "p1", {"fetch": "f1", "old": "o1"})
+    changes = store.changes("r", "p2", {"fetch": "f2", "new": "o1"})
+    assert changes.edited == ("fetch",) and changes.renamed == (("old", "new"),)
+    assert changes.plan_changed
