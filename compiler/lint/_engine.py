@@ -33,6 +33,9 @@ _JOIN_CODES = frozenset({"SPX102", "SPX103"})
 #: Codes that say something is missing or unused: not reported for a workflow some of
 #: whose steps were not followed (SPX902), since the missing steps may be what they miss.
 FOLLOW_ON_CODES = frozenset({"SPX003", "SPX004", "SPX103", "SPX202", "SPX402"})
+#: Codes that depend on which keys have a reducer: not reported for a workflow some of
+#: whose reducers were not followed.
+REDUCER_CODES = frozenset({"SPX201", "SPX202"})
 _TOO_DEEP = "an expression is nested too deeply to follow; split it up"
 
 
@@ -78,6 +81,8 @@ def check_workflow(workflow: StaticWorkflow) -> list[Diagnostic]:
                          in workflow.unsure_joins)]
     if workflow.incomplete:
         found = [d for d in found if d.code not in FOLLOW_ON_CODES]
+    if workflow.unsure_reducers:
+        found = [d for d in found if d.code not in REDUCER_CODES]
     return found
 
 

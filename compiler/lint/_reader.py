@@ -38,6 +38,9 @@ class StaticWorkflow:
     #: some step of it (or of a sub-workflow) was not followed: findings that something
     #: is missing or unused are not reported for it
     incomplete: bool = False
+    #: some reducer of it was not followed: racing writers and unused reducers are not
+    #: reported for it
+    unsure_reducers: bool = False
 
 
 class _ModuleReader:
@@ -232,7 +235,8 @@ def analyse_module(module: Module) -> tuple[list[StaticWorkflow], list[Diagnosti
     reader = _ModuleReader(module)
     builders = reader.read()
     workflows = [
-        StaticWorkflow(_workflow_spec(b), frozenset(b.unsure_joins), _incomplete(b))
+        StaticWorkflow(_workflow_spec(b), frozenset(b.unsure_joins), _incomplete(b),
+                       b.unsure_reducers)
         for b in sorted(builders, key=lambda b: (b.location.line, b.location.column))
     ]
     return workflows, reader.state.found

@@ -21,12 +21,14 @@ def reducer_dict(state: ReadState, builder: Builder, node: ast.expr) -> None:
         if isinstance(bound, ast.Dict):
             node = bound
     if not isinstance(node, ast.Dict):
+        builder.unsure_reducers = True
         state.skip(f"workflow '{builder.name}': reducers={describe(node)} is not "
                    "followed, so no reducer is known; write the dict literally",
                    builder.location, workflow=builder.name)
         return
     for key_node, value_node in zip(node.keys, node.values, strict=True):
         if key_node is None:
+            builder.unsure_reducers = True
             state.skip(f"workflow '{builder.name}': reducers={{**{describe(value_node)}}} "
                        "is not followed", builder.location, workflow=builder.name)
             continue
@@ -42,6 +44,7 @@ def reducer_call(state: ReadState, builder: Builder, call: ast.Call) -> None:
         if name in keywords:
             arguments.append(keywords[name])
     if len(arguments) < 2 or any(isinstance(a, ast.Starred) for a in arguments):
+        builder.unsure_reducers = True
         state.skip(f"workflow '{builder.name}': {describe(call)} is not followed; write "
                    "wf.reducer(\"key\", fn)", where, workflow=builder.name)
         return
@@ -53,6 +56,7 @@ def _add_reducer(state: ReadState, builder: Builder, key_node: ast.expr, fn: ast
                  has_initial: bool, where: SourceLocation) -> None:
     key = evaluate(state.module, key_node)
     if not isinstance(key, str):
+        builder.unsure_reducers = True
         state.skip(f"workflow '{builder.name}': the reducer key {describe(key_node)} is "
                    "not followed, so that reducer is not known; use a string literal",
                    where, workflow=builder.name)

@@ -34,6 +34,8 @@ class Builder:
     subs: list[tuple[int, Builder]] = attrs.Factory(list)
     #: some step of it was not followed (SPX902), so what looks missing may not be
     incomplete: bool = False
+    #: some reducer of it was not followed (SPX902), so a key may have one after all
+    unsure_reducers: bool = False
 
 
 class ReadState:

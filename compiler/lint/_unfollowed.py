@@ -54,8 +54,11 @@ def report_unfollowed(state: ReadState, variables: dict[str, list[Builder]]) -> 
                   and isinstance(node.func.value, ast.Name)
                   and node.func.value.id in variables):
                 state.handled.add(id(node))
-                if node.func.attr != "reducer":
-                    _incomplete(variables[node.func.value.id])
+                for builder in variables[node.func.value.id]:
+                    if node.func.attr == "reducer":
+                        builder.unsure_reducers = True
+                    else:
+                        builder.incomplete = True
                 state.skip(
                     f"{describe(node.func)}(...) inside {scope} is not followed (only "
                     "module-level statements are); its workflow is checked without it",

@@ -204,3 +204,18 @@ def test_a_folder_given_inside_a_default_excluded_one_is_walked(
     result = lint_paths([".venv/lib/site-packages"])
     assert [Path(f).name for f in result.files] == ["flow.py"]  # build/ is still skipped
     assert lint_paths(["."]).files == ()
+
+
+def test_a_reducer_that_is_not_followed_gives_no_racing_writers(tmp_path: Path) -> None:
+    live, linted = both(tmp_path, "defect_reducers", """\
+from spectra_dsl import Workflow, reducers
+def chosen():
+    return {"log": reducers.append}
+wf = Workflow("w", reducers=chosen())
+@wf.step(writes="log")
+async def a(x: int) -> int: return x
+@wf.step(writes="log")
+async def b(x: int) -> int: return x
+""")
+    assert live == []
+    assert codes(linted) == {"SPX902"}  # not SPX201: 'log' has a reducer after all
