@@ -337,7 +337,7 @@ def report(figures: dict[str, Figures]) -> str:
         out.append(
             f"  {label:<14} runner {f['runner_us']:6.2f} ({f['runner_min_us']:6.2f})  "
             f"floor {f['floor_us']:6.2f} ({f['floor_min_us']:6.2f})  "
-            f"ratio {f['ratio']:.2f} ({f['ratio_min']:.2f})   target <= 1.5"
+            f"ratio {f['ratio']:.2f} ({f['ratio_min']:.2f})   target <= 1.2"
         )
     out.append("")
     out.append("makespan against its lower bound (real time, median of runs)")

@@ -6,9 +6,9 @@ with ``send(None)``, in a copy of the run's context.  A step that returns withou
 blocking never gets a task.  The first one that blocks is adopted: this task goes on
 awaiting it (trio must see the task that registered the wait, and it is this one), and
 every step released after that gets a task of its own, as do sync steps, retried ones
-and sub-workflows.  After :data:`INLINE_BUDGET` steps run inline the rest get tasks too,
-so a long chain of steps that never block yields to trio's scheduler and starves no
-other task.
+and sub-workflows.  After :data:`INLINE_BUDGET` steps run inline, the rest go to one
+new task that goes on the same way: a long chain (or a wide fan-out) of steps that
+never block yields to trio's scheduler every so often and starves no other task.
 """
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ def drain(slots: Slots) -> Adopted | None:
     handover = slots.handover
     adopted: Adopted | None = None
     budget = INLINE_BUDGET
+    later: dict[Run, list[int]] = {}
     i = 0
     try:
         while i < len(handover):
@@ -77,12 +78,16 @@ def drain(slots: Slots) -> Adopted | None:
             i += 1
             if run.halt.halted:  # it never starts
                 slots.release()
-            elif adopted is not None or not budget:
+            elif adopted is not None:
                 run.spawn_step(position)
+            elif not budget:
+                later.setdefault(run, []).append(position)
             else:
                 budget -= 1
                 adopted = run.eager(position)
     finally:
         handover.clear()
         slots.handing_over = False
+    for run, positions in later.items():
+        run.continue_later(positions)
     return adopted

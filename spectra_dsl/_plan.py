@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 import trio
 
-from compiler import Diagnostic, ExecutionGraph, StepKind
+from compiler import Diagnostic, ExecutionGraph
 
 from ._control import Repeat, Retry
 from ._emit import OnEvent
@@ -81,18 +81,16 @@ class Plan:
     inline: tuple[bool, ...] = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        steps = self.graph.steps
+        graph = self.graph
+        steps = graph.steps
         setter = object.__setattr__
-        setter(self, "names", tuple(s.name for s in steps))
-        setter(self, "params", tuple(tuple(p.name for p in s.params) for s in steps))
-        setter(self, "required", tuple(
-            tuple(p.name for p in s.params if not p.has_default) for s in steps
-        ))
-        setter(self, "keys", tuple(s.keys_written for s in steps))
-        setter(self, "multi_key", tuple(
-            s.body is None and s.writes is not None and len(s.writes) > 1 for s in steps
-        ))
-        setter(self, "is_async", tuple(s.kind == StepKind.ASYNC_FUNCTION for s in steps))
+        # The per-step tables the compiler worked out once, with the graph.
+        setter(self, "names", graph.names)
+        setter(self, "params", graph.params)
+        setter(self, "required", graph.required)
+        setter(self, "keys", graph.keys)
+        setter(self, "multi_key", graph.multi_key)
+        setter(self, "is_async", graph.is_async)
         setter(self, "plain", tuple(
             a.fn is not None and a.guard is None and a.retry is None and a.timeout is None
             for a in self.actions
@@ -103,13 +101,10 @@ class Plan:
                 # Writers ordered by the graph (or exclusive): each overwrites the last.
                 folded[key] = ReducerInfo(_overwrite, "overwrite")
         setter(self, "folded", {k: v for k, v in folded.items() if k in self.graph.writers})
-        graph = self.graph
         actions = self.actions
         setter(self, "schedule", ScheduleTable(
             successors=graph.successors, predecessors=graph.predecessors, tips=graph.tips,
-            waits=tuple(len(p) - len(t) + 1 if t else len(p)
-                        for p, t in zip(graph.predecessors, graph.tips, strict=True)),
-            roots=tuple(p for p, preds in enumerate(graph.predecessors) if not preds),
+            waits=graph.waits, roots=graph.roots,
         ))
         setter(self, "fns", tuple(a.fn for a in actions))
         setter(self, "simple_key", tuple(

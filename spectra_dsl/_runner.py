@@ -333,6 +333,21 @@ class Run:
         """Give a step that holds a slot a task of its own."""
         self.spawn(functools.partial(self.run_step, position))
 
+    def continue_later(self, positions: list[int]) -> None:
+        """Give steps that hold slots one new task, which runs them as a finishing task
+        runs the steps it released."""
+        self.spawn(functools.partial(self.run_handed_over, positions))
+
+    async def run_handed_over(self, positions: list[int]) -> None:
+        """A task that starts steps handed over to it (see :func:`continue_later`)."""
+        slots = self.slots
+        slots.handover.extend((self, position) for position in positions)
+        slots.handing_over = True
+        adopted = drain(slots)
+        if adopted is not None:
+            run, position, call, started = adopted
+            await run.drive(position, call, started, True)
+
     def spawn(self, task: functools.partial[Coroutine[Any, Any, None]]) -> None:
         """Start a task in the run's nursery, or once it opens."""
         if self.nursery is None:
@@ -403,8 +418,14 @@ class Run:
         started = trio.current_time()
         self.emit.step_started(time=started, step=self.names[position],
                                in_flight=self.slots.in_flight)
+        await self.drive(position, self.invoke(position, kwargs), started, holds_slot)
+
+    async def drive(
+        self, position: int, call: Awaitable[Any], started: float, holds_slot: bool
+    ) -> None:
+        """Await a step's call and report it; then run the steps handed over to this
+        task (see :mod:`._inline`), and await the one that blocked, until none is left."""
         run = self
-        call: Any = self.invoke(position, kwargs)
         while True:
             ok, value = await run.outcome(position, call, holds_slot)
             if not ok:

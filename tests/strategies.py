@@ -81,7 +81,8 @@ def make_step(
         rec.peak = max(rec.peak, rec.in_flight)
         rec.starts[me] = trio.current_time()
         try:
-            await trio.sleep(duration)
+            if duration:  # a 0 s step returns without blocking (run inline, no task)
+                await trio.sleep(duration)
         finally:
             rec.in_flight -= 1
         rec.ends[me] = trio.current_time()
