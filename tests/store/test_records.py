@@ -289,3 +289,18 @@ def test_the_store_says_what_changed_since_a_run_started(store: Store) -> None:
     changes = store.changes("r", "p2", {"fetch": "f2", "new": "o1"})
     assert changes.edited == ("fetch",) and changes.renamed == (("old", "new"),)
     assert changes.plan_changed
+
+
+def test_records_read_from_one_store_can_be_committed_to_another(
+    store: Store, tmp_path: Any,
+) -> None:
+    store.create_run("r", workflow="wf", inputs={"a": 1})
+    store.commit("r", [store.record("a", "finished", values={"a": [1]}),
+                       store.record("m", "finished", item=2, scope=("sub",), values={"m": 2})])
+    with SqliteStore(tmp_path / "copy.sqlite") as copy:
+        copy.create_run("r", workflow="wf", inputs=store.inputs("r"))
+        copy.commit("r", store.steps("r"))
+        assert [r.as_write() for r in copy.steps("r")] == [
+            r.as_write() for r in store.steps("r")]
+        with pytest.raises(TypeError, match=r"commit\(\) takes what store\.record"):
+            copy.commit("r", [("a", "finished")])  # type: ignore[list-item]
