@@ -52,23 +52,26 @@ class LintResult(Findings):
     files: tuple[str, ...]
     suppressed: int = 0
     internal_errors: tuple[str, ...] = ()
+    #: the lines of the file last asked about (findings come sorted by file)
+    _lines: dict[str, list[str] | None] = attrs.field(factory=dict, eq=False, repr=False)
 
     def source_line(self, diagnostic: Diagnostic) -> str | None:
         """The line of source a finding points at, if the file can be read."""
         if diagnostic.location is None:
             return None
-        return _line(diagnostic.location.file, diagnostic.location.line)
+        path, number = diagnostic.location.file, diagnostic.location.line
+        if path not in self._lines:
+            self._lines.clear()
+            self._lines[path] = _lines(path)
+        lines = self._lines[path]
+        return lines[number - 1] if lines is not None and 1 <= number <= len(lines) else None
 
 
-def _line(path: str, number: int) -> str | None:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            for index, text in enumerate(handle, start=1):
-                if index == number:
-                    return text.rstrip("\r\n")
-    except (OSError, ValueError):
+def _lines(path: str) -> list[str] | None:
+    data = read_bytes(path)
+    if isinstance(data, Diagnostic):
         return None
-    return None
+    return data.decode("utf-8", "replace").splitlines()
 
 
 def check_workflow(workflow: StaticWorkflow) -> list[Diagnostic]:
@@ -189,8 +192,11 @@ class _Run:
 
     def _lint(self, file: str, data: bytes | Diagnostic) -> None:
         try:
+            read = self.loader.cached(file)  # parsed already, for a module importing it
             if isinstance(data, Diagnostic):
                 found = [data]
+            elif read is not None:
+                found = lint_parsed(file, Source(read.text, read.tree), self.loader)
             else:
                 found = lint_file(file, self.loader, data, only_dsl=False)
         except RecursionError:
