@@ -15,28 +15,25 @@ a sub-workflow on the critical path is never served after its lower-priority sib
 
 from __future__ import annotations
 
-import collections
 import contextvars
 import functools
-import inspect
 import math
 import sys
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 import trio
 
 from . import events as ev
+from ._call import invoke
 from ._control import guard_holds
 from ._emit import Emitter, EventLog, OnEvent
 from ._errors import EventHandlerError, LoopLimitExceeded, ReducerError, StepFailed
 from ._inline import Adopted, Resume, drain
-from ._loop import run_loop
-from ._retry import call_with_retries
 from ._schedule import Schedule
 from ._slots import Slots
-from ._state import NOTHING, Fold
-from ._writes import write_result
+from ._state import Fold
+from ._values import bind, guard_view, write_result
 
 if TYPE_CHECKING:
     from ._plan import Plan
@@ -50,11 +47,6 @@ MAX_DEPTH_BEGUN_AT_ONCE = 48
 
 #: A slot request: (priority, run, position).
 Request = tuple[int, "Run", int]
-
-
-def _boxed(fn: Any, kwargs: dict[str, Any]) -> tuple[Any]:
-    """Call a sync step in its worker thread; the box keeps trio from judging the value."""
-    return (fn(**kwargs),)
 
 
 class Halt:
@@ -255,7 +247,7 @@ class Run:
     def skip_reason(self, position: int) -> str | None:
         """Why a released step will not run (guard, missing input, dead race), if so."""
         guard = self.plan.actions[position].guard
-        if guard is not None and not guard_holds(guard, self.guard_view(position)):
+        if guard is not None and not guard_holds(guard, guard_view(self, position)):
             return "its when= guard does not hold"
         return self.missing_input(position)
 
@@ -278,20 +270,6 @@ class Run:
         request = self.slots.request
         for priority, run, position in requests:
             request(priority, run, position)
-
-    def guard_view(self, position: int) -> Mapping[str, Any]:
-        """What a step's guard reads: state, or for a ``Join.ANY`` step the same folds
-        of the writes that have arrived that its parameters get."""
-        guard = self.plan.graph.steps[position].guard
-        if not self.plan.schedule.tips[position] or guard is None:
-            return self.state
-        arrived = {}
-        for key in guard.reads:
-            fold = self.folds.get(key)
-            value = NOTHING if fold is None else fold.value_of_arrived()
-            if value is not NOTHING:
-                arrived[key] = value
-        return collections.ChainMap(arrived, self.state)
 
     def skip(self, position: int, now: float, reason: str) -> list[int]:
         """A step will not run: it writes nothing; returns what its skip releases."""
@@ -359,7 +337,7 @@ class Run:
         """Begin a plain sub-workflow step now: its run's first steps ask for slots with
         the steps released in this instant; a task waits for the rest of it."""
         try:
-            inputs = self.bind(position)
+            inputs = bind(self, position)
         except ReducerError as error:
             self.fail(self.plan.graph.index[error.step], error, holds_slot=False)
             return []
@@ -388,22 +366,6 @@ class Run:
 
     # -- one step -------------------------------------------------------------------
 
-    def bind(self, position: int) -> dict[str, Any]:
-        """The keyword arguments of a step, read from state (or left to defaults)."""
-        state = self.state
-        params = self.plan.params[position]
-        if not self.plan.schedule.tips[position]:
-            return {name: state[name] for name in params if name in state}
-        kwargs: dict[str, Any] = {}
-        for name in params:
-            if name in self.folds:
-                value = self.folds[name].value_of_arrived()
-                if value is not NOTHING:
-                    kwargs[name] = value
-            elif name in state:
-                kwargs[name] = state[name]
-        return kwargs
-
     async def run_step(self, position: int) -> None:
         """A step's task: run it and report how it ended, then run the steps handed
         over to this task (see :mod:`._inline`) until none is left for it."""
@@ -418,7 +380,7 @@ class Run:
         started = trio.current_time()
         self.emit.step_started(time=started, step=self.names[position],
                                in_flight=self.slots.in_flight)
-        await self.drive(position, self.invoke(position, kwargs), started, holds_slot)
+        await self.drive(position, invoke(self, position, kwargs), started, holds_slot)
 
     async def drive(
         self, position: int, call: Awaitable[Any], started: float, holds_slot: bool
@@ -442,7 +404,7 @@ class Run:
         """A step's keyword arguments; None (and the writer failed) when folding what a
         ``Join.ANY`` step reads raised."""
         try:
-            return self.bind(position)
+            return bind(self, position)
         except ReducerError as error:
             self.fail(self.plan.graph.index[error.step], error, holds_slot)
             return None
@@ -467,19 +429,6 @@ class Run:
             self.fail(position, error)
             return None
         return self, position, Resume(coro, context, trap), started
-
-    async def invoke(self, position: int, kwargs: dict[str, Any]) -> Any:
-        """Call a step: plainly, or under its timeout and retries."""
-        plan = self.plan
-        if plan.plain[position] and plan.is_async[position]:
-            return await plan.fns[position](**kwargs)  # type: ignore[misc]
-        if plan.plain[position]:
-            return await self.call(position, kwargs)
-        action = plan.actions[position]
-        return await call_with_retries(
-            functools.partial(self.call, position, kwargs), step=self.names[position],
-            retry=action.retry, timeout=action.timeout, emit=self.emit,
-        )
 
     async def outcome(
         self, position: int, call: Awaitable[Any], holds_slot: bool
@@ -520,64 +469,6 @@ class Run:
         self.emit.step_cancelled(time=trio.current_time(), step=self.names[position])
         if holds_slot:
             self.slots.release()
-
-    async def call(self, position: int, kwargs: dict[str, Any]) -> Any:
-        """One attempt: await the function, run it in a thread, or run the body."""
-        action = self.plan.actions[position]
-        if action.body is not None:
-            return await self.run_body(position, kwargs)
-        fn = action.fn
-        assert fn is not None
-        if self.plan.is_async[position]:
-            return await fn(**kwargs)
-        (value,) = await trio.to_thread.run_sync(
-            functools.partial(_boxed, fn, kwargs), limiter=self.thread_limiter,
-            abandon_on_cancel=action.timeout is not None,
-        )
-        # A thread is not cancelled while it runs: if the run was cancelled meanwhile,
-        # this step's result is dropped and nothing after it starts.
-        await trio.lowlevel.checkpoint_if_cancelled()
-        if inspect.isawaitable(value):
-            close = getattr(value, "close", None)
-            if close is not None:
-                close()  # never awaited: say so here, not in a RuntimeWarning
-            raise TypeError(
-                f"step '{self.names[position]}' is a plain def but returned an awaitable; "
-                "make it 'async def' so that it runs in the event loop"
-            )
-        return value
-
-    async def run_body(self, position: int, inputs: dict[str, Any]) -> dict[str, Any]:
-        """Run a sub-workflow under a retry, timeout or loop; return its final state."""
-        action = self.plan.actions[position]
-        body = action.body
-        assert body is not None
-        name = self.names[position]
-        after = self.after(position, body)
-        if action.repeat is None:
-            return await self.run_pass(body, inputs, (*self.emit.scope, name), after)
-
-        async def one_pass(pass_inputs: dict[str, Any], iteration: int) -> dict[str, Any]:
-            scope = (*self.emit.scope, f"{name}#{iteration}")
-            return await self.run_pass(body, pass_inputs, scope, after)
-
-        try:
-            return await run_loop(one_pass, step=name, repeat=action.repeat, inputs=inputs,
-                                  emit=self.emit)
-        except LoopLimitExceeded as error:
-            if error.origin is None:  # this loop's own limit, not one inside its body
-                error.origin = (self, position)
-            raise
-
-    async def run_pass(
-        self, body: Plan, inputs: dict[str, Any], scope: tuple[str, ...], after: int
-    ) -> dict[str, Any]:
-        """Run one pass of a body in this run's limit, its events nested under ``scope``;
-        ``after`` is the length of the outer path that follows it (for priorities)."""
-        run = Run(body, dict(inputs), self.slots, self.emit.on_event, scope, self.emit.log,
-                  self.halt, after)
-        await run.execute()
-        return run.state
 
     def finish(self, position: int, value: Any, started: float, holds_slot: bool) -> None:
         """Write a step's result, release its successors, then free its slot."""

@@ -1,15 +1,52 @@
-"""Writing a finished step's result into a run's state, folded where keys have several
-writers, and logging each write."""
+"""What a step reads from a run's state (its arguments, what its guard sees) and how
+its result is written back: folded where a key has several writers, each write logged."""
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._errors import StepOutputError
+from ._state import NOTHING
 
 if TYPE_CHECKING:
     from ._runner import Run
+
+
+def bind(run: Run, position: int) -> dict[str, Any]:
+    """The keyword arguments of a step, read from state (or left to defaults); a
+    ``Join.ANY`` step gets the folds of the writes that have arrived.  Raises
+    :class:`ReducerError` when such a fold fails."""
+    state = run.state
+    params = run.plan.params[position]
+    if not run.plan.schedule.tips[position]:
+        return {name: state[name] for name in params if name in state}
+    kwargs: dict[str, Any] = {}
+    folds = run.folds
+    for name in params:
+        if name in folds:
+            value = folds[name].value_of_arrived()
+            if value is not NOTHING:
+                kwargs[name] = value
+        elif name in state:
+            kwargs[name] = state[name]
+    return kwargs
+
+
+def guard_view(run: Run, position: int) -> Mapping[str, Any]:
+    """What a step's guard reads: state, or for a ``Join.ANY`` step the same folds of
+    the writes that have arrived that its parameters get."""
+    guard = run.plan.graph.steps[position].guard
+    if not run.plan.schedule.tips[position] or guard is None:
+        return run.state
+    arrived = {}
+    for key in guard.reads:
+        fold = run.folds.get(key)
+        value = NOTHING if fold is None else fold.value_of_arrived()
+        if value is not NOTHING:
+            arrived[key] = value
+    return collections.ChainMap(arrived, run.state)
 
 
 def write_result(run: Run, position: int, value: Any, now: float) -> None:
