@@ -380,7 +380,16 @@ class Run:
         started = trio.current_time()
         self.emit.step_started(time=started, step=self.names[position],
                                in_flight=self.slots.in_flight)
-        await self.drive(position, invoke(self, position, kwargs), started, holds_slot)
+        plan = self.plan
+        if plan.inline[position]:  # a plain async def: its coroutine, awaited directly
+            try:
+                call = plan.fns[position](**kwargs)  # type: ignore[misc]
+            except Exception as error:
+                self.fail(position, error, holds_slot)
+                return
+        else:
+            call = invoke(self, position, kwargs)
+        await self.drive(position, call, started, holds_slot)
 
     async def drive(
         self, position: int, call: Awaitable[Any], started: float, holds_slot: bool
@@ -418,9 +427,9 @@ class Run:
         started = trio.current_time()
         self.emit.step_started(time=started, step=self.names[position],
                                in_flight=self.slots.in_flight)
-        coro = self.plan.fns[position](**kwargs)  # type: ignore[misc]
         context = self.halt.context.copy()
         try:
+            coro = self.plan.fns[position](**kwargs)  # type: ignore[misc]
             trap = context.run(coro.send, None)
         except StopIteration as stop:
             self.report(position, stop.value, started, True)
