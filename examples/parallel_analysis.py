@@ -1,4 +1,7 @@
-"""Parallel analysis: the seed's fan-out / fan-in, as four decorated functions.
+"""Parallel analysis: a fan-out / fan-in, as four decorated functions.
+
+The example of the "Parallel Execution" page of Spectra (https://github.com/alicank/Spectra,
+a .NET workflow library), in Python.
 
 ``fetch`` downloads an article (a stand-in here: no network), then ``sentiment`` and
 ``entities`` analyse it at the same time, and ``merge`` joins the two branches with

@@ -151,7 +151,11 @@ def test_the_main_example_needs_nothing_beyond_the_library() -> None:
 # -- the newcomer's pages ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", NEWCOMER_PAGES, ids=[p.name for p in NEWCOMER_PAGES])
+EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", NEWCOMER_PAGES + EXAMPLES,
+                         ids=[p.name for p in NEWCOMER_PAGES + EXAMPLES])
 def test_no_internal_jargon(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     assert not re.search(r"\bseed\b", text, flags=re.I), (
