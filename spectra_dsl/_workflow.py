@@ -350,9 +350,10 @@ def build_plans(workflow: Workflow, graph: ExecutionGraph) -> Plan:
                 pairs.append((entry.body, body_graph))
     plans: dict[int, Plan] = {}
     for holder, holder_graph in reversed(pairs):
+        entries = _entries_by_name(holder)
         plans[id(holder_graph)] = build_plan(
             holder_graph,
-            [_entries_by_name(holder)[name] for name in holder_graph.names],
+            [entries[name] for name in holder_graph.names],
             reducers={r.key: r.info for r in holder._reducers},
             max_concurrency=holder.max_concurrency,
             diagnostics=holder_graph.diagnostics,
