@@ -13,6 +13,7 @@ import attrs
 
 from . import _ir as ir
 from ._diagnostics import Diagnostic
+from ._reach import Reach, is_covered
 from ._types import TypeExpr, fits
 
 #: ``exclusive(a, b)``: steps ``a`` and ``b`` can never both run in one run.
@@ -30,7 +31,7 @@ def _names(steps: Sequence[ir.StepSpec], indices: Sequence[int]) -> str:
 
 
 def independent_pair(
-    nodes: Sequence[int], position: Sequence[int], ancestors: Sequence[int],
+    nodes: Sequence[int], position: Sequence[int], reach: Reach,
     exclusive: Exclusive = never_exclusive,
 ) -> tuple[int, int] | None:
     """Two of ``nodes`` that neither precede one another nor exclude one another."""
@@ -38,23 +39,20 @@ def independent_pair(
     if exclusive is never_exclusive:
         # Precedence is transitive, so consecutive pairs settle it in linear time.
         for earlier, later in itertools.pairwise(ordered):
-            if not (ancestors[later] >> earlier) & 1:
+            if not reach.precedes(earlier, later):
                 return earlier, later
         return None
     for i, later in enumerate(ordered):
-        mask = ancestors[later]
         for earlier in ordered[:i]:
-            if not (mask >> earlier) & 1 and not exclusive(earlier, later):
+            if not exclusive(earlier, later) and not reach.precedes(earlier, later):
                 return earlier, later
     return None
 
 
-def branch_tips(upstreams: Sequence[int], ancestors: Sequence[int]) -> list[int]:
+def branch_tips(upstreams: Sequence[int], reach: Reach) -> list[int]:
     """The upstreams that are no ancestor of another upstream: the branches that race."""
-    covered = 0
-    for up in upstreams:
-        covered |= ancestors[up]
-    return [up for up in upstreams if not (covered >> up) & 1]
+    covered = reach.covered(upstreams)
+    return [up for up in upstreams if not is_covered(covered, up)]
 
 
 @attrs.frozen
@@ -68,14 +66,14 @@ class JoinShape:
 
 
 def join_shapes(
-    predecessors: Sequence[set[int]], position: Sequence[int], ancestors: Sequence[int]
+    predecessors: Sequence[set[int]], position: Sequence[int], reach: Reach
 ) -> list[JoinShape]:
     """Each step's :class:`JoinShape`, worked out once for every pass that needs it."""
     shapes: list[JoinShape] = []
     for preds in predecessors:
         upstreams = tuple(sorted(preds, key=position.__getitem__))
-        fan_in = independent_pair(upstreams, position, ancestors) is not None
-        tips = tuple(branch_tips(upstreams, ancestors)) if fan_in else upstreams[-1:]
+        fan_in = len(upstreams) > 1 and independent_pair(upstreams, position, reach) is not None
+        tips = tuple(branch_tips(upstreams, reach)) if fan_in else upstreams[-1:]
         shapes.append(JoinShape(upstreams, fan_in, tips))
     return shapes
 
@@ -140,7 +138,7 @@ def check_joins(
 
 def check_writes(
     steps: Sequence[ir.StepSpec], writers: dict[str, list[int]],
-    reducers: Sequence[ir.ReducerSpec], position: Sequence[int], ancestors: Sequence[int],
+    reducers: Sequence[ir.ReducerSpec], position: Sequence[int], reach: Reach,
     exclusive: Exclusive = never_exclusive, workflow: ir.WorkflowSpec | None = None,
 ) -> list[Diagnostic]:
     """SPX201 concurrent writers without a reducer, SPX202 reducer for an unwritten key."""
@@ -149,7 +147,7 @@ def check_writes(
     for key, keyed in writers.items():
         if len(keyed) < 2 or key in reduced:
             continue
-        pair = independent_pair(keyed, position, ancestors, exclusive)
+        pair = independent_pair(keyed, position, reach, exclusive)
         if pair is None:
             continue
         first, second = pair

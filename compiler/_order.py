@@ -16,6 +16,7 @@ import attrs
 
 from . import _ir as ir
 from ._diagnostics import Diagnostic
+from ._reach import Reach
 
 #: After this many cycles, stop looking for more: the message says so.
 MAX_CYCLES = 25
@@ -23,12 +24,12 @@ MAX_CYCLES = 25
 
 @attrs.define
 class Ordering:
-    """Plan order (declaration indices), each step's plan position and ancestor bitset;
+    """Plan order (declaration indices), each step's plan position, reachability;
     ``cyclic`` names every step on a cycle."""
 
     order: list[int]
     position: list[int]
-    ancestors: list[int]
+    reach: Reach
     diagnostics: list[Diagnostic]
     cyclic: frozenset[str] = frozenset()
 
@@ -102,10 +103,5 @@ def order_steps(steps: list[ir.StepSpec], predecessors: list[set[int]]) -> Order
     position = [0] * len(steps)
     for pos, node in enumerate(order):
         position[node] = pos
-    ancestors = [0] * len(steps)
-    for node in order:
-        mask = 0
-        for pred in predecessors[node]:
-            mask |= ancestors[pred] | (1 << pred)
-        ancestors[node] = mask
-    return Ordering(order, position, ancestors, found, frozenset(cyclic))
+    return Ordering(order, position, Reach(predecessors, order, position), found,
+                    frozenset(cyclic))

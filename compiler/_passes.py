@@ -77,7 +77,7 @@ class Analysis:
         """How each step's upstreams meet (fan-in, branch tips)."""
         ordering = self.ordering
         return join_shapes(self.resolution.predecessors, ordering.position,
-                           ordering.ancestors)
+                           ordering.reach)
 
     @functools.cached_property
     def conditions(self) -> Conditions:
@@ -136,7 +136,7 @@ def _joins(a: Analysis) -> Sequence[Diagnostic]:
 def _writes(a: Analysis) -> Sequence[Diagnostic]:
     ordering = a.ordering
     return check_writes(a.steps, a.resolution.writers, a.spec.reducers, ordering.position,
-                        ordering.ancestors, a.exclusive, workflow=a.spec)
+                        ordering.reach, a.exclusive, workflow=a.spec)
 
 
 def _types(a: Analysis) -> Sequence[Diagnostic]:
