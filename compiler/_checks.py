@@ -70,8 +70,13 @@ def join_shapes(
 ) -> list[JoinShape]:
     """Each step's :class:`JoinShape`, worked out once for every pass that needs it."""
     shapes: list[JoinShape] = []
+    by_position = position.__getitem__
     for preds in predecessors:
-        upstreams = tuple(sorted(preds, key=position.__getitem__))
+        if len(preds) < 2:  # no fan-in, one tip at most
+            upstreams = tuple(preds)
+            shapes.append(JoinShape(upstreams, False, upstreams))
+            continue
+        upstreams = tuple(sorted(preds, key=by_position))
         fan_in = len(upstreams) > 1 and independent_pair(upstreams, position, reach) is not None
         tips = tuple(branch_tips(upstreams, reach)) if fan_in else upstreams[-1:]
         shapes.append(JoinShape(upstreams, fan_in, tips))
@@ -193,22 +198,27 @@ def check_types(
     reducer_of = {r.key: r for r in reducers}
     for step in steps:
         for param in step.params:
-            if param.annotation is None or param.name not in writers:
+            consumed = param.annotation
+            if consumed is None or param.name not in writers:
                 continue
             reducer = reducer_of.get(param.name)
-            sources: list[tuple[str, TypeExpr | None]]
+            # (source, produced); the source is described only for a finding.
+            sources: list[tuple[ir.ReducerSpec | int, TypeExpr | None]]
             if reducer is not None:
-                sources = [(f"reducer {reducer.name}", reducer.result)]
+                sources = [(reducer, reducer.result)]
             else:
-                sources = [(f"step '{steps[w].name}'", _produced(steps[w], param.name))
-                           for w in writers[param.name]]
+                sources = [(w, _produced(steps[w], param.name)) for w in writers[param.name]]
             for source, produced in sources:
-                if produced is not None and fits(produced, param.annotation) is False:
-                    found.append(Diagnostic(
-                        "SPX301",
-                        f"step '{step.name}' parameter '{param.name}: {param.annotation}' "
-                        f"reads '{param.name}', but {source} returns {produced}; fix one of "
-                        "the two annotations",
-                        steps=(step.name,), key=param.name, location=step.location,
-                    ))
+                if (produced is None or produced is consumed  # one annotation, read once
+                        or fits(produced, consumed) is not False):
+                    continue
+                what = (f"reducer {source.name}" if isinstance(source, ir.ReducerSpec)
+                        else f"step '{steps[source].name}'")
+                found.append(Diagnostic(
+                    "SPX301",
+                    f"step '{step.name}' parameter '{param.name}: {consumed}' reads "
+                    f"'{param.name}', but {what} returns {produced}; fix one of the two "
+                    "annotations",
+                    steps=(step.name,), key=param.name, location=step.location,
+                ))
     return found

@@ -60,11 +60,11 @@ OTHER = StepKind.OTHER
 
 
 def _param_kind(value: ParamKind | str) -> ParamKind:
-    return ParamKind(value)
+    return value if type(value) is ParamKind else ParamKind(value)
 
 
 def _step_kind(value: StepKind | str) -> StepKind:
-    return StepKind(value)
+    return value if type(value) is StepKind else StepKind(value)
 
 
 @attrs.frozen

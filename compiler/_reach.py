@@ -48,7 +48,7 @@ class Reach:
         predecessors = self._predecessors
         if a in predecessors[b]:
             return True
-        bits = self._bitsets()
+        bits = self._bits if self._bits is not None else self._bitsets()
         if bits is not None:
             return bool((bits[b] >> a) & 1)
         floor = position[a]

@@ -85,7 +85,10 @@ def def_location(fn: object) -> SourceLocation | None:
     ``functools.partial``'s is its function's."""
     while isinstance(fn, functools.partial):
         fn = fn.func
-    target = inspect.unwrap(fn) if callable(fn) else fn
+    if type(fn) is types.FunctionType and "__wrapped__" not in fn.__dict__:
+        target: object = fn  # the common case: nothing to unwrap
+    else:
+        target = inspect.unwrap(fn) if callable(fn) else fn
     code = getattr(target, "__code__", None)
     name = getattr(target, "__name__", None)
     if code is None or name is None:
@@ -138,6 +141,8 @@ def _annotation(value: object) -> TypeExpr | None:
 
 
 def _raw_annotations(fn: Callable[..., object]) -> dict[str, object]:
+    if type(fn) is types.FunctionType:  # the common case: read, never changed here
+        return fn.__annotations__
     try:
         found = inspect.get_annotations(fn)
     except TypeError:

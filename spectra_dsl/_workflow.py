@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar, overload
@@ -282,12 +283,21 @@ class Workflow:
         through :mod:`warnings` as :class:`SpectraWarning`, pointing at this call (so
         pytest shows them, and ``-W error`` makes them fatal).
         """
-        compilation = self._compile()
-        if compilation.graph is None:
+        # Reading the steps and building the plans only allocate objects that live on:
+        # a collection mid-compile would walk the whole heap and free nothing.
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            compilation = self._compile()
+            plan = None if compilation.graph is None else build_plans(self, compilation.graph)
+        finally:
+            if was_enabled:
+                gc.enable()
+        if plan is None:
             raise CompileError(self.name, compilation.diagnostics)
         for diagnostic in compilation.warnings:
             warnings.warn(SpectraWarning(diagnostic), stacklevel=2)
-        return build_plans(self, compilation.graph)
+        return plan
 
 
 def _names_of(names: object, what: str) -> tuple[str, ...] | None:
