@@ -68,18 +68,27 @@ class ExecutionGraph:
         setter = object.__setattr__
         if not self.bodies:
             setter(self, "bodies", (None,) * len(steps))
-        setter(self, "names", tuple(s.name for s in steps))
-        setter(self, "params", tuple(tuple(p.name for p in s.params) for s in steps))
-        setter(self, "required", tuple(
-            tuple(p.name for p in s.params if not p.has_default) for s in steps))
-        setter(self, "keys", tuple(s.keys_written for s in steps))
-        setter(self, "multi_key", tuple(
-            s.body is None and s.writes is not None and len(s.writes) > 1 for s in steps))
-        setter(self, "is_async", tuple(s.kind is ir.StepKind.ASYNC_FUNCTION for s in steps))
+        names, params, required, keys, multi_key, is_async = [], [], [], [], [], []
+        for step in steps:  # one pass: these are read for every step of every run
+            names.append(step.name)
+            params.append(tuple(p.name for p in step.params))
+            required.append(tuple(p.name for p in step.params if not p.has_default))
+            written = step.keys_written
+            keys.append(written)
+            multi_key.append(step.body is None and step.writes is not None
+                             and len(written) > 1)
+            is_async.append(step.kind is ir.StepKind.ASYNC_FUNCTION)
+        setter(self, "names", tuple(names))
+        setter(self, "params", tuple(params))
+        setter(self, "required", tuple(required))
+        setter(self, "keys", tuple(keys))
+        setter(self, "multi_key", tuple(multi_key))
+        setter(self, "is_async", tuple(is_async))
+        predecessors = self.predecessors
         setter(self, "waits", tuple(
             len(p) - len(t) + 1 if t else len(p)
-            for p, t in zip(self.predecessors, self.tips, strict=True)))
-        setter(self, "roots", tuple(i for i, p in enumerate(self.predecessors) if not p))
+            for p, t in zip(predecessors, self.tips, strict=True)))
+        setter(self, "roots", tuple(i for i, p in enumerate(predecessors) if not p))
 
     def __len__(self) -> int:
         return len(self.steps)
