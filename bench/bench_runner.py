@@ -8,7 +8,9 @@ process, on this machine:
    ``Join.ALL`` sink and a 1,000-way fan-out into independent exits, with no-op async
    steps, against a minimal hand-written trio scheduler (one nursery, in-degree
    counters, a task started per step the moment its last dependency finishes) calling
-   the same functions;
+   the same functions; and a chain and an exits fan-out of steps that each yield to
+   trio once (``await trio.lowlevel.checkpoint()``), which no runner can finish
+   without a task;
 2. makespan of the uneven diamond and of a seeded random DAG with ``trio.sleep`` steps,
    against the critical path (real time);
 3. makespan under ``max_concurrency=k`` against max(critical path, total work / k).
@@ -130,10 +132,13 @@ def random_dag(
     return Dag(tuple(preds), times)
 
 
-def generate_steps(dag: Dag, directory: str, tag: str) -> list[AsyncFn]:
+def generate_steps(
+    dag: Dag, directory: str, tag: str, blocking: bool = False
+) -> list[AsyncFn]:
     """Async step functions ``s0 ... s{n-1}`` whose parameters name their predecessors.
 
-    With durations, step ``i`` sleeps ``dag.durations[i]`` seconds; else it is a no-op.
+    With durations, step ``i`` sleeps ``dag.durations[i]`` seconds; else it is a no-op
+    (with ``blocking``, one that yields to trio once: it cannot finish without a task).
     Fan-in steps are marked ``join=Join.ALL``.  The source goes to a file in
     ``directory`` so each ``def`` has a real location.
     """
@@ -144,6 +149,8 @@ def generate_steps(dag: Dag, directory: str, tag: str) -> list[AsyncFn]:
         lines.append(f"async def s{node}({params}) -> int:")
         if dag.durations:
             lines.append(f"    await trio.sleep(_durations[{node}])")
+        elif blocking:
+            lines.append("    await trio.lowlevel.checkpoint()")
         lines.append(f"    return {node}")
         lines.append("")
     path = os.path.join(directory, f"steps_{tag}.py")
@@ -284,12 +291,14 @@ def collect(quick: bool = False) -> dict[str, Figures]:
     sleep_repeat = 1 if quick else 7
     figures: dict[str, Figures] = {}
     with tempfile.TemporaryDirectory() as directory:
-        for label, dag in [
-            ("chain", chain(size)),
-            ("fan_out_join", fan_out(size, sink=True)),
-            ("fan_out_exits", fan_out(size, sink=False)),
+        for label, dag, blocking in [
+            ("chain", chain(size), False),
+            ("fan_out_join", fan_out(size, sink=True), False),
+            ("fan_out_exits", fan_out(size, sink=False), False),
+            ("chain_blocking", chain(size), True),
+            ("fan_out_blocking", fan_out(size, sink=False), True),
         ]:
-            functions = generate_steps(dag, directory, label)
+            functions = generate_steps(dag, directory, label, blocking)
             plan = Workflow(label, steps=functions).compile()
             figures[f"overhead_{label}"] = overhead(dag, functions, plan, repeat)
 
@@ -332,10 +341,11 @@ def report(figures: dict[str, Figures]) -> str:
     """The figures as a readable table."""
     out = [f"machine: {machine()}", ""]
     out.append("runner overhead per step (µs; median of runs, min in brackets)")
-    for label in ("chain", "fan_out_join", "fan_out_exits"):
+    for label in ("chain", "fan_out_join", "fan_out_exits", "chain_blocking",
+                  "fan_out_blocking"):
         f = figures[f"overhead_{label}"]
         out.append(
-            f"  {label:<14} runner {f['runner_us']:6.2f} ({f['runner_min_us']:6.2f})  "
+            f"  {label:<16} runner {f['runner_us']:6.2f} ({f['runner_min_us']:6.2f})  "
             f"floor {f['floor_us']:6.2f} ({f['floor_min_us']:6.2f})  "
             f"ratio {f['ratio']:.2f} ({f['ratio_min']:.2f})   target <= 1.2"
         )

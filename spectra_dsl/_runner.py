@@ -64,8 +64,8 @@ class Run:
     """One execution of a plan: its state, schedule, slots, event log and failures."""
 
     __slots__ = ("all_done", "callback_error", "depth", "early", "emit", "ended", "failures",
-                 "folds", "halt", "names", "nursery", "on_end", "plan", "priority", "schedule",
-                 "slots", "started", "state", "stopped", "thread_limiter")
+                 "folds", "halt", "names", "now", "nursery", "on_end", "plan", "priority",
+                 "schedule", "slots", "started", "state", "stopped", "thread_limiter")
 
     def __init__(
         self, plan: Plan, state: dict[str, Any], slots: Slots, on_event: OnEvent | None,
@@ -74,6 +74,8 @@ class Run:
         depth: int = 0,
     ) -> None:
         self.plan = plan
+        #: Reads the run's clock: trio.current_time(), with one call less.
+        self.now = trio.lowlevel.current_clock().current_time
         #: How many sub-workflows begun at once this run is nested in.
         self.depth = depth
         #: Called in the instant the last step finishes (a sub-workflow's outer step).
@@ -112,7 +114,7 @@ class Run:
 
     async def execute(self) -> None:
         """Run every step; raise :class:`StepFailed` if one fails."""
-        self.submit(self.begin(trio.current_time()))
+        self.submit(self.begin(self.now()))
         await self.complete()
 
     def begin(self, now: float) -> list[Request]:
@@ -158,7 +160,7 @@ class Run:
         if self.ended or self.stopped:
             return
         self.ended = True
-        end = trio.current_time()
+        end = self.now()
         self.emit.workflow_finished(time=end, workflow=self.plan.graph.name,
                                     duration=end - self.started)
         if self.on_end is not None and self.callback_error is None:
@@ -168,7 +170,7 @@ class Run:
         """Raise the run's :class:`StepFailed` (a loop's own limit error as it is)."""
         first = next(iter(self.failures))
         cause = self.failures[first]
-        self.emit.workflow_failed(time=trio.current_time(), workflow=self.plan.graph.name,
+        self.emit.workflow_failed(time=self.now(), workflow=self.plan.graph.name,
                                   step=first, error=cause)
         error: BaseException
         if isinstance(cause, EventHandlerError):  # raised in a sub-workflow's run
@@ -377,7 +379,7 @@ class Run:
         kwargs = self.arguments(position, holds_slot)
         if kwargs is None:
             return
-        started = trio.current_time()
+        started = self.now()
         self.emit.step_started(time=started, step=self.names[position],
                                in_flight=self.slots.in_flight)
         plan = self.plan
@@ -401,9 +403,13 @@ class Run:
             ok, value = await run.outcome(position, call, holds_slot)
             if not ok:
                 return
-            run.slots.handing_over = True
+            slots = run.slots
+            slots.handing_over = True
             run.report(position, value, started, holds_slot)
-            adopted = drain(run.slots)
+            if not slots.handover:  # it released nothing that runs inline
+                slots.handing_over = False
+                return
+            adopted = drain(slots)
             if adopted is None:
                 return
             run, position, call, started = adopted
@@ -424,7 +430,7 @@ class Run:
         kwargs = self.arguments(position, True)
         if kwargs is None:
             return None
-        started = trio.current_time()
+        started = self.now()
         self.emit.step_started(time=started, step=self.names[position],
                                in_flight=self.slots.in_flight)
         context = self.halt.context.copy()
@@ -475,13 +481,13 @@ class Run:
         """The run (or one around it) is being cancelled while this step ran: start no
         other step anywhere, then give the slot back."""
         self.halt.halted = True
-        self.emit.step_cancelled(time=trio.current_time(), step=self.names[position])
+        self.emit.step_cancelled(time=self.now(), step=self.names[position])
         if holds_slot:
             self.slots.release()
 
     def finish(self, position: int, value: Any, started: float, holds_slot: bool) -> None:
         """Write a step's result, release its successors, then free its slot."""
-        now = trio.current_time()
+        now = self.now()
         name = self.names[position]
         write_result(self, position, value, now)
         self.emit.step_finished(time=now, step=name, duration=now - started)
@@ -501,7 +507,7 @@ class Run:
         """A step raised: remember it, stop starting steps and cancel the rest."""
         name = self.names[position]
         self.failures[name] = error
-        self.emit.step_error(time=trio.current_time(), step=name, error=error)
+        self.emit.step_error(time=self.now(), step=name, error=error)
         self.stop()
         if holds_slot:
             self.slots.release()
