@@ -79,6 +79,8 @@ class Plan:
     begun_at_once: tuple[bool, ...] = attrs.field(init=False)
     joined: tuple[bool, ...] = attrs.field(init=False)
     inline: tuple[bool, ...] = attrs.field(init=False)
+    #: Plain function steps with no join and no race: ready unless an input is missing.
+    simple: tuple[bool, ...] = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         graph = self.graph
@@ -118,6 +120,10 @@ class Plan:
             for a in actions
         ))
         setter(self, "joined", tuple(s.join is not None for s in steps))
+        setter(self, "simple", tuple(
+            p and not j and not t
+            for p, j, t in zip(self.plain, self.joined, graph.tips, strict=True)
+        ))
         #: Plain async steps, which a finishing task may run itself (see _inline).
         setter(self, "inline", tuple(
             p and a and not b for p, a, b in zip(self.plain, self.is_async, self.is_body,

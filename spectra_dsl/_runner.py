@@ -211,6 +211,7 @@ class Run:
         plan = self.plan
         schedule = self.schedule
         emit = self.emit
+        state = self.state
         requests: list[Request] = []
         work = released
         i = 0
@@ -219,6 +220,14 @@ class Run:
                 return requests
             position = work[i]
             i += 1
+            if plan.simple[position]:  # no guard, join or race: run it if it can
+                for name in plan.required[position]:
+                    if name not in state:
+                        break
+                else:
+                    emit.step_ready(time=now, step=self.names[position])
+                    requests.append((self.priority[position], self, position))
+                    continue
             if plan.joined[position]:
                 self.emit_join(position, now)
             if plan.plain[position]:
