@@ -124,17 +124,19 @@ def compile_workflow(spec: ir.WorkflowSpec) -> Compilation:
 def _innermost_first(spec: ir.WorkflowSpec) -> list[ir.WorkflowSpec]:
     """``spec`` and every body in it, each once, every body before its holders."""
     order: list[ir.WorkflowSpec] = []
-    seen = {id(spec)}
+    entered: set[int] = set()  # a body is entered once; its bodies are done before it
     stack: list[tuple[ir.WorkflowSpec, bool]] = [(spec, False)]
     while stack:
-        current, children_done = stack.pop()
-        if children_done:
+        current, bodies_done = stack.pop()
+        if bodies_done:
             order.append(current)
             continue
+        if id(current) in entered:  # reached again by another way: done already
+            continue
+        entered.add(id(current))
         stack.append((current, True))
         for step in current.steps:
-            if step.body is not None and id(step.body) not in seen:
-                seen.add(id(step.body))
+            if step.body is not None and id(step.body) not in entered:
                 stack.append((step.body, False))
     return order
 

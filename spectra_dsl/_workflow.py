@@ -237,17 +237,19 @@ class Workflow:
     def _innermost_first(self) -> list[Workflow]:
         """This workflow and every one added to it, each once, bodies before holders."""
         order: list[Workflow] = []
-        seen = {id(self)}
+        entered: set[int] = set()  # a body is entered once; its bodies are done before it
         stack: list[tuple[Workflow, bool]] = [(self, False)]
         while stack:
             current, bodies_done = stack.pop()
             if bodies_done:
                 order.append(current)
                 continue
+            if id(current) in entered:  # reached again by another way: done already
+                continue
+            entered.add(id(current))
             stack.append((current, True))
             for entry in current._steps:
-                if isinstance(entry, _Added) and id(entry.body) not in seen:
-                    seen.add(id(entry.body))
+                if isinstance(entry, _Added) and id(entry.body) not in entered:
                     stack.append((entry.body, False))
         return order
 
@@ -347,7 +349,7 @@ def build_plans(workflow: Workflow, graph: ExecutionGraph) -> Plan:
     (``graph.bodies``): nothing is compiled again, and any nesting depth is built
     without recursion, innermost first.
     """
-    # (workflow, graph) pairs, each graph once, holders before their bodies.
+    # Each graph once, paired with the workflow it was lowered from.
     pairs: list[tuple[Workflow, ExecutionGraph]] = [(workflow, graph)]
     seen = {id(graph)}
     for holder, holder_graph in pairs:  # grows while it is walked
@@ -358,8 +360,10 @@ def build_plans(workflow: Workflow, graph: ExecutionGraph) -> Plan:
                 assert isinstance(entry, _Added)
                 seen.add(id(body_graph))
                 pairs.append((entry.body, body_graph))
+    holder_of = {id(g): w for w, g in pairs}
     plans: dict[int, Plan] = {}
-    for holder, holder_graph in reversed(pairs):
+    for holder_graph in _bodies_first(graph):
+        holder = holder_of[id(holder_graph)]
         entries = _entries_by_name(holder)
         plans[id(holder_graph)] = build_plan(
             holder_graph,
@@ -370,6 +374,25 @@ def build_plans(workflow: Workflow, graph: ExecutionGraph) -> Plan:
             bodies=plans,
         )
     return plans[id(graph)]
+
+
+def _bodies_first(graph: ExecutionGraph) -> list[ExecutionGraph]:
+    """``graph`` and every body graph in it, each once, every body before its holders."""
+    order: list[ExecutionGraph] = []
+    entered: set[int] = set()
+    stack: list[tuple[ExecutionGraph, bool]] = [(graph, False)]
+    while stack:
+        current, bodies_done = stack.pop()
+        if bodies_done:
+            order.append(current)
+            continue
+        if id(current) in entered:
+            continue
+        entered.add(id(current))
+        stack.append((current, True))
+        stack.extend((body, False) for body in current.bodies
+                     if body is not None and id(body) not in entered)
+    return order
 
 
 def _entries_by_name(workflow: Workflow) -> dict[str, _Registered | _Added]:

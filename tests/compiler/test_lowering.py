@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+import hypothesis.strategies as st
 import pytest
+from hypothesis import given, settings
 
 import compiler._lower
 from spectra_dsl import Workflow, step
@@ -98,3 +101,48 @@ def test_an_error_deep_inside_is_reported_once_naming_the_way_in() -> None:
     outer.add(middle, name="b", writes="leaf")
     (finding,) = [d for d in outer.check() if d.code == "SPX202"]
     assert finding.message.startswith("in sub-workflow 'b': in sub-workflow 'a': reducer")
+
+
+@st.composite
+def workflow_dags(draw: st.DrawFn) -> list[list[int]]:
+    """For each workflow, the earlier workflows it holds as sub-workflow steps (a body
+    may be held by several workflows, and at several depths)."""
+    n = draw(st.integers(1, 8))
+    return [sorted(draw(st.sets(st.integers(0, i - 1), max_size=3))) if i else []
+            for i in range(n)]
+
+
+@settings(max_examples=30)
+@given(holds=workflow_dags())
+def test_any_sharing_of_bodies_compiles_each_workflow_once_and_runs(
+    holds: list[list[int]],
+) -> None:
+    workflows: list[Workflow] = []
+    for index, held in enumerate(holds):
+        @step
+        async def leaf(x: int) -> int:
+            return x + 1
+
+        wf = Workflow(f"w{index}", steps=[leaf])
+        for body in held:
+            wf.add(workflows[body], name=f"sub{body}")
+        workflows.append(wf)
+    top = workflows[-1]
+    with pytest.MonkeyPatch.context() as patch:
+        compiled = count_compiles(patch)
+        assert top.check() == ()
+    reachable = {len(holds) - 1}
+    todo = [len(holds) - 1]
+    while todo:
+        for body in holds[todo.pop()]:
+            if body not in reachable:
+                reachable.add(body)
+                todo.append(body)
+    assert sorted(compiled) == sorted(f"w{i}" for i in reachable)
+
+    def check(state: Mapping[str, Any], index: int) -> None:
+        assert state["leaf"] == 2
+        for body in holds[index]:
+            check(state[f"sub{body}"], body)
+
+    check(run_virtual(top, {"x": 1}).state, len(holds) - 1)
