@@ -1,6 +1,6 @@
 """Logging a run's events: one typed method per event class.
 
-Without an ``on_event`` callback an event is logged as a flat tuple ``(cls, *fields)``
+Without an ``on_event`` callback an event is logged as a flat tuple ``(kind, *fields)``
 (cheap, and made into the event object only when :class:`RunResult` is read); with one
 it is built at once, by keyword, and handed to the callback.  Each method takes the
 event's fields by keyword, so mypy checks every field; the tuple's order is the event
@@ -16,6 +16,26 @@ from typing import Any
 from . import events as ev
 
 EventLog = list[Any]
+
+#: The event classes, by the number a logged tuple starts with.  (A number, not the
+#: class: a tuple of numbers, strings and floats is untracked by the garbage collector,
+#: which then need not walk a long run's log again and again.)
+KINDS: tuple[type[ev.Event], ...] = (
+    ev.WorkflowStarted,
+    ev.WorkflowFinished,
+    ev.WorkflowFailed,
+    ev.StepReady,
+    ev.StepStarted,
+    ev.StepFinished,
+    ev.StepError,
+    ev.StepCancelled,
+    ev.StepSkipped,
+    ev.JoinReleased,
+    ev.StateWritten,
+    ev.LoopIteration,
+    ev.RetryAttempt,
+    ev.StepTimedOut,
+)
 OnEvent = Callable[[ev.Event], object]
 #: Told when the callback raised: ``on_error(event, error)``.
 OnError = Callable[[ev.Event, Exception], None]
@@ -59,7 +79,7 @@ class Emitter:
     def workflow_started(self, *, time: float, workflow: str, inputs: tuple[str, ...]) -> None:
         """Log :class:`events.WorkflowStarted`."""
         if self.on_event is None:
-            self.log.append((ev.WorkflowStarted, time, workflow, inputs, self.scope))
+            self.log.append((0, time, workflow, inputs, self.scope))
         else:
             self.send(ev.WorkflowStarted(time=time, workflow=workflow, inputs=inputs,
                                          scope=self.scope))
@@ -67,7 +87,7 @@ class Emitter:
     def workflow_finished(self, *, time: float, workflow: str, duration: float) -> None:
         """Log :class:`events.WorkflowFinished`."""
         if self.on_event is None:
-            self.log.append((ev.WorkflowFinished, time, workflow, duration, self.scope))
+            self.log.append((1, time, workflow, duration, self.scope))
         else:
             self.send(ev.WorkflowFinished(time=time, workflow=workflow, duration=duration,
                                           scope=self.scope))
@@ -77,7 +97,7 @@ class Emitter:
     ) -> None:
         """Log :class:`events.WorkflowFailed`."""
         if self.on_event is None:
-            self.log.append((ev.WorkflowFailed, time, workflow, step, error, self.scope))
+            self.log.append((2, time, workflow, step, error, self.scope))
         else:
             self.send(ev.WorkflowFailed(time=time, workflow=workflow, step=step, error=error,
                                         scope=self.scope))
@@ -85,14 +105,14 @@ class Emitter:
     def step_ready(self, *, time: float, step: str) -> None:
         """Log :class:`events.StepReady`."""
         if self.on_event is None:
-            self.log.append((ev.StepReady, time, step, self.scope))
+            self.log.append((3, time, step, self.scope))
         else:
             self.send(ev.StepReady(time=time, step=step, scope=self.scope))
 
     def step_started(self, *, time: float, step: str, in_flight: int) -> None:
         """Log :class:`events.StepStarted`."""
         if self.on_event is None:
-            self.log.append((ev.StepStarted, time, step, in_flight, self.scope))
+            self.log.append((4, time, step, in_flight, self.scope))
         else:
             self.send(ev.StepStarted(time=time, step=step, in_flight=in_flight,
                                      scope=self.scope))
@@ -100,7 +120,7 @@ class Emitter:
     def step_finished(self, *, time: float, step: str, duration: float) -> None:
         """Log :class:`events.StepFinished`."""
         if self.on_event is None:
-            self.log.append((ev.StepFinished, time, step, duration, self.scope))
+            self.log.append((5, time, step, duration, self.scope))
         else:
             self.send(ev.StepFinished(time=time, step=step, duration=duration,
                                       scope=self.scope))
@@ -108,21 +128,21 @@ class Emitter:
     def step_error(self, *, time: float, step: str, error: BaseException) -> None:
         """Log :class:`events.StepError`."""
         if self.on_event is None:
-            self.log.append((ev.StepError, time, step, error, self.scope))
+            self.log.append((6, time, step, error, self.scope))
         else:
             self.send(ev.StepError(time=time, step=step, error=error, scope=self.scope))
 
     def step_cancelled(self, *, time: float, step: str) -> None:
         """Log :class:`events.StepCancelled`."""
         if self.on_event is None:
-            self.log.append((ev.StepCancelled, time, step, self.scope))
+            self.log.append((7, time, step, self.scope))
         else:
             self.send(ev.StepCancelled(time=time, step=step, scope=self.scope))
 
     def step_skipped(self, *, time: float, step: str, reason: str) -> None:
         """Log :class:`events.StepSkipped`."""
         if self.on_event is None:
-            self.log.append((ev.StepSkipped, time, step, reason, self.scope))
+            self.log.append((8, time, step, reason, self.scope))
         else:
             self.send(ev.StepSkipped(time=time, step=step, reason=reason, scope=self.scope))
 
@@ -132,7 +152,7 @@ class Emitter:
     ) -> None:
         """Log :class:`events.JoinReleased`."""
         if self.on_event is None:
-            self.log.append((ev.JoinReleased, time, step, join, arrived, pending, skipped,
+            self.log.append((9, time, step, join, arrived, pending, skipped,
                              self.scope))
         else:
             self.send(ev.JoinReleased(time=time, step=step, join=join, arrived=arrived,
@@ -141,7 +161,7 @@ class Emitter:
     def state_written(self, *, time: float, key: str, step: str, reducer: str | None) -> None:
         """Log :class:`events.StateWritten`."""
         if self.on_event is None:
-            self.log.append((ev.StateWritten, time, key, step, reducer, self.scope))
+            self.log.append((10, time, key, step, reducer, self.scope))
         else:
             self.send(ev.StateWritten(time=time, key=key, step=step, reducer=reducer,
                                       scope=self.scope))
@@ -149,7 +169,7 @@ class Emitter:
     def loop_iteration(self, *, time: float, step: str, iteration: int) -> None:
         """Log :class:`events.LoopIteration`."""
         if self.on_event is None:
-            self.log.append((ev.LoopIteration, time, step, iteration, self.scope))
+            self.log.append((11, time, step, iteration, self.scope))
         else:
             self.send(ev.LoopIteration(time=time, step=step, iteration=iteration,
                                        scope=self.scope))
@@ -159,7 +179,7 @@ class Emitter:
     ) -> None:
         """Log :class:`events.RetryAttempt`."""
         if self.on_event is None:
-            self.log.append((ev.RetryAttempt, time, step, attempt, delay, error, self.scope))
+            self.log.append((12, time, step, attempt, delay, error, self.scope))
         else:
             self.send(ev.RetryAttempt(time=time, step=step, attempt=attempt, delay=delay,
                                       error=error, scope=self.scope))
@@ -167,7 +187,7 @@ class Emitter:
     def step_timed_out(self, *, time: float, step: str, attempt: int, timeout: float) -> None:
         """Log :class:`events.StepTimedOut`."""
         if self.on_event is None:
-            self.log.append((ev.StepTimedOut, time, step, attempt, timeout, self.scope))
+            self.log.append((13, time, step, attempt, timeout, self.scope))
         else:
             self.send(ev.StepTimedOut(time=time, step=step, attempt=attempt, timeout=timeout,
                                       scope=self.scope))

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import attrs
 
 from . import events as ev
+from ._emit import KINDS
 
 E = TypeVar("E", bound=ev.Event)
 
@@ -37,8 +38,8 @@ class RunResult(Mapping[str, Any]):
         """Every event of the run, in the order it happened."""
         log = self._log
         for i, entry in enumerate(log):
-            if type(entry) is tuple:  # (cls, *fields), as the runner logs it
-                log[i] = entry[0](*entry[1:])
+            if type(entry) is tuple:  # (kind, *fields), as the runner logs it
+                log[i] = KINDS[entry[0]](*entry[1:])
         return list(log)
 
     def events_of(self, kind: type[E]) -> list[E]:
