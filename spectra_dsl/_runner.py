@@ -335,7 +335,7 @@ class Run:
         adopted = drain(slots)
         if adopted is not None:
             run, position, call, started = adopted
-            await run.drive(position, call, started, True)
+            await run.run_step(position, call, started)
 
     def spawn(self, task: functools.partial[Coroutine[Any, Any, None]]) -> None:
         """Start a task in the run's nursery, or once it opens."""
@@ -369,7 +369,11 @@ class Run:
     async def await_child(self, position: int, child: Run) -> None:
         """Wait for a sub-workflow begun at once (its end was reported as it happened);
         report its failure or cancellation as the outer step's."""
-        await self.outcome(position, child.complete(), holds_slot=False)
+        try:
+            await child.complete()
+        except BaseException as error:
+            if self.call_failed(position, error, holds_slot=False):
+                raise
 
     def after(self, position: int, body: Plan) -> int:
         """The length of the outer path after a sub-workflow step (for priorities)."""
@@ -377,40 +381,27 @@ class Run:
 
     # -- one step -------------------------------------------------------------------
 
-    async def run_step(self, position: int) -> None:
-        """A step's task: run it and report how it ended, then run the steps handed
-        over to this task (see :mod:`._inline`) until none is left for it."""
-        holds_slot = not self.plan.is_body[position]
-        if self.halt.halted:  # queued when the run halted: it never starts
-            if holds_slot:
-                self.slots.release()
-            return
-        kwargs = self.arguments(position, holds_slot)
-        if kwargs is None:
-            return
-        started = self.now()
-        self.emit.step_started(time=started, step=self.names[position],
-                               in_flight=self.slots.in_flight)
-        plan = self.plan
-        if plan.inline[position]:  # a plain async def: its coroutine, awaited directly
-            try:
-                call = plan.fns[position](**kwargs)  # type: ignore[misc]
-            except Exception as error:
-                self.fail(position, error, holds_slot)
-                return
-        else:
-            call = invoke(self, position, kwargs)
-        await self.drive(position, call, started, holds_slot)
-
-    async def drive(
-        self, position: int, call: Awaitable[Any], started: float, holds_slot: bool
+    async def run_step(
+        self, position: int, call: Awaitable[Any] | None = None, started: float = 0.0,
+        holds_slot: bool = True,
     ) -> None:
-        """Await a step's call and report it; then run the steps handed over to this
-        task (see :mod:`._inline`), and await the one that blocked, until none is left."""
+        """A step's task: run it (or await ``call``, a step already started) and report
+        how it ended; then run the steps handed over to this task (see :mod:`._inline`),
+        and await the one that blocked, until none is left.  (One coroutine frame
+        between trio and the step.)"""
         run = self
+        if call is None:
+            holds_slot = not self.plan.is_body[position]
+            started = self.now()
+            call = self.prepare(position, holds_slot, started)
+            if call is None:
+                return
         while True:
-            ok, value = await run.outcome(position, call, holds_slot)
-            if not ok:
+            try:
+                value = await call
+            except BaseException as error:
+                if run.call_failed(position, error, holds_slot):
+                    raise
                 return
             slots = run.slots
             slots.handing_over = True
@@ -423,6 +414,28 @@ class Run:
                 return
             run, position, call, started = adopted
             holds_slot = True
+
+    def prepare(self, position: int, holds_slot: bool, now: float) -> Awaitable[Any] | None:
+        """Start a step given a task: log it and return its call; None when it never
+        starts (the run halted, or folding its arguments failed)."""
+        if self.halt.halted:  # queued when the run halted: it never starts
+            if holds_slot:
+                self.slots.release()
+            return None
+        kwargs = self.arguments(position, holds_slot)
+        if kwargs is None:
+            return None
+        self.emit.step_started(time=now, step=self.names[position],
+                               in_flight=self.slots.in_flight)
+        plan = self.plan
+        if not plan.inline[position]:
+            return invoke(self, position, kwargs)
+        try:  # a plain async def: its coroutine, awaited directly
+            call: Awaitable[Any] = plan.fns[position](**kwargs)  # type: ignore[misc]
+        except Exception as error:
+            self.fail(position, error, holds_slot)
+            return None
+        return call
 
     def arguments(self, position: int, holds_slot: bool) -> dict[str, Any] | None:
         """A step's keyword arguments; None (and the writer failed) when folding what a
@@ -454,28 +467,24 @@ class Run:
             return None
         return self, position, Resume(coro, context, trap), started
 
-    async def outcome(
-        self, position: int, call: Awaitable[Any], holds_slot: bool
-    ) -> tuple[bool, Any]:
-        """Await a step's call: ``(True, value)`` if it returned; else report how it
-        ended (failed, or cancelled: re-raised) and return ``(False, None)``."""
-        try:
-            value = await call
-        except trio.Cancelled:
+    def call_failed(self, position: int, error: BaseException, holds_slot: bool) -> bool:
+        """A step's call raised ``error``: report it (failed, or cancelled); True when
+        the error must propagate (a cancellation, a KeyboardInterrupt)."""
+        if isinstance(error, trio.Cancelled):
             self.cancelled(position, holds_slot)
-            raise
-        except BaseExceptionGroup as group:
-            if group.split(trio.Cancelled)[1] is None:  # only cancellations, from a
+            return True
+        if isinstance(error, BaseExceptionGroup):
+            if error.split(trio.Cancelled)[1] is None:  # only cancellations, from a
                 self.cancelled(position, holds_slot)  # sub-workflow or the step's nursery
-                raise
-            if not isinstance(group, Exception):  # a KeyboardInterrupt among them
-                raise
-            self.fail(position, group, holds_slot)  # the step's own nursery failed
-            return False, None
-        except Exception as error:
+                return True
+            if not isinstance(error, Exception):  # a KeyboardInterrupt among them
+                return True
+            self.fail(position, error, holds_slot)  # the step's own nursery failed
+            return False
+        if isinstance(error, Exception):
             self.fail(position, error, holds_slot)
-            return False, None
-        return True, value
+            return False
+        return True
 
     def report(self, position: int, value: Any, started: float, holds_slot: bool) -> None:
         """A step returned ``value``: finish it, or fail it if its write cannot be made."""
