@@ -3,7 +3,7 @@
 A plain ``async def`` step is awaited; a ``def`` step runs in a worker thread; a step
 with ``retry=`` or ``timeout=`` is called under them; a sub-workflow step run in a task
 of its own (a loop) runs pass after pass.  (Steps started inline by a finishing task
-are called by :meth:`Run.eager`; plain sub-workflows are begun by
+are called by :func:`._inline.eager`; plain sub-workflows are begun by
 :meth:`Run.begin_child`.)
 """
 

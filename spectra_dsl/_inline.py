@@ -63,6 +63,40 @@ class Resume:
 Adopted = tuple["Run", int, Resume, float]
 
 
+def eager(run: Run, position: int) -> Adopted | None:
+    """Start a plain ``async def`` step of ``run`` at once in this task, in a copy of the
+    run's context: report it if it returned without blocking, else return it to await."""
+    kwargs = run.arguments(position, True)
+    if kwargs is None:
+        return None
+    started = run.now()
+    run.emit.step_started(time=started, step=run.names[position],
+                          in_flight=run.slots.in_flight)
+    context = run.halt.context.copy()
+    try:
+        coro = run.plan.fns[position](**kwargs)  # type: ignore[misc]
+        trap = context.run(coro.send, None)
+    except StopIteration as stop:
+        run.report(position, stop.value, started, True)
+        return None
+    except Exception as error:
+        run.fail(position, error)
+        return None
+    return run, position, Resume(coro, context, trap), started
+
+
+async def run_handed_over(run: Run, positions: list[int]) -> None:
+    """A task that starts steps of ``run`` handed over to it (when a finishing task ran
+    out of budget), as a finishing task does."""
+    slots = run.slots
+    slots.handover.extend((run, position) for position in positions)
+    slots.handing_over = True
+    adopted = drain(slots)
+    if adopted is not None:
+        owner, position, call, started = adopted
+        await owner.run_step(position, call, started)
+
+
 def drain(slots: Slots) -> Adopted | None:
     """Run the steps handed over to this task (and those they release, in turn) until
     one blocks or the budget is spent; give the rest tasks.  Returns the step this task
@@ -84,7 +118,7 @@ def drain(slots: Slots) -> Adopted | None:
                 later.setdefault(run, []).append(position)
             else:
                 budget -= 1
-                adopted = run.eager(position)
+                adopted = eager(run, position)
     finally:
         handover.clear()
         slots.handing_over = False

@@ -29,7 +29,7 @@ from ._call import invoke
 from ._control import guard_holds
 from ._emit import Emitter, EventLog, OnEvent
 from ._errors import EventHandlerError, LoopLimitExceeded, ReducerError, StepFailed
-from ._inline import Adopted, Resume, drain
+from ._inline import drain, run_handed_over
 from ._schedule import Schedule
 from ._slots import Slots
 from ._state import Fold
@@ -325,17 +325,7 @@ class Run:
     def continue_later(self, positions: list[int]) -> None:
         """Give steps that hold slots one new task, which runs them as a finishing task
         runs the steps it released."""
-        self.spawn(functools.partial(self.run_handed_over, positions))
-
-    async def run_handed_over(self, positions: list[int]) -> None:
-        """A task that starts steps handed over to it (see :func:`continue_later`)."""
-        slots = self.slots
-        slots.handover.extend((self, position) for position in positions)
-        slots.handing_over = True
-        adopted = drain(slots)
-        if adopted is not None:
-            run, position, call, started = adopted
-            await run.run_step(position, call, started)
+        self.spawn(functools.partial(run_handed_over, self, positions))
 
     def spawn(self, task: functools.partial[Coroutine[Any, Any, None]]) -> None:
         """Start a task in the run's nursery, or once it opens."""
@@ -445,27 +435,6 @@ class Run:
         except ReducerError as error:
             self.fail(self.plan.graph.index[error.step], error, holds_slot)
             return None
-
-    def eager(self, position: int) -> Adopted | None:
-        """Start a plain ``async def`` step at once in this task, in a copy of the run's
-        context: report it if it returned without blocking, else return it to await."""
-        kwargs = self.arguments(position, True)
-        if kwargs is None:
-            return None
-        started = self.now()
-        self.emit.step_started(time=started, step=self.names[position],
-                               in_flight=self.slots.in_flight)
-        context = self.halt.context.copy()
-        try:
-            coro = self.plan.fns[position](**kwargs)  # type: ignore[misc]
-            trap = context.run(coro.send, None)
-        except StopIteration as stop:
-            self.report(position, stop.value, started, True)
-            return None
-        except Exception as error:
-            self.fail(position, error)
-            return None
-        return self, position, Resume(coro, context, trap), started
 
     def call_failed(self, position: int, error: BaseException, holds_slot: bool) -> bool:
         """A step's call raised ``error``: report it (failed, or cancelled); True when
