@@ -193,10 +193,11 @@ def conditions(
         tips = racing(node) if step.join == "any" else set()
         unsettled = {k for k, ws in writers.items() if tips.intersection(ws)} if tips else set()
         own: Condition = {}
-        if step.guard is not None and step.guard.matches is not None:
+        if step.guard is not None and step.guard.matches is not None and not step.guard.negated:
             for key, value in step.guard.matches:
                 if _hashable(value) and key not in unsettled:
-                    own[key] = own.get(key, frozenset({value})) & frozenset({value})
+                    values = value if isinstance(value, frozenset) else frozenset({value})
+                    own[key] = own.get(key, values) & values
         needed = [p.name for p in step.params if not p.has_default and p.name in writers]
         if step.guard is not None:
             needed += [k for k in step.guard.reads if k in writers and k not in unsettled]

@@ -96,11 +96,15 @@ class GuardSpec:
 
     ``reads`` are the keys the guard depends on.  ``matches`` holds the
     ``(key, value)`` pairs of a ``match(...)`` guard (``None`` for a plain callable);
-    values are compared by equality, so the compiler can tell exclusive branches apart.
+    a value that is a ``frozenset`` is a value set (the key holds one of them), any
+    other value is compared by equality, so the compiler can tell exclusive branches
+    apart.  ``negated`` is True for ``~match(...)``: the guard holds when the match
+    does not (and, like every guard, not when a key it reads was never written).
     """
 
     reads: tuple[str, ...]
     matches: tuple[tuple[str, object], ...] | None = None
+    negated: bool = False
 
 
 @attrs.frozen
@@ -130,6 +134,12 @@ class StepSpec:
     ``join`` is the raw value the user gave (``None`` when not given); the join pass
     checks that it is ``"all"`` or ``"any"``.  ``writes`` is ``None`` when the step
     writes its own name.
+
+    ``map`` is ``None`` for an unmapped step, else the names of the parameters (or,
+    for a sub-workflow, its inputs) mapped over, as given (``map="p"`` is ``("p",)``;
+    SPX501 judges them).  ``concurrency`` is the raw ``concurrency=`` value (``None``
+    when not given).  ``after`` holds the raw names of ``after=``: steps this one runs
+    after without reading their values (SPX005 judges them).
     """
 
     name: str
@@ -147,6 +157,9 @@ class StepSpec:
     writes_mapping: tuple[tuple[str, str], ...] | None = None
     #: Keys of a TypedDict return annotation, for multi-key writers (SPX301).
     returns_fields: Mapping[str, TypeExpr] | None = None
+    map: tuple[str, ...] | None = None
+    concurrency: object = None
+    after: tuple[str, ...] = ()
 
     @property
     def keys_written(self) -> tuple[str, ...]:

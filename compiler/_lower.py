@@ -32,6 +32,11 @@ class ExecutionGraph:
     reads (``names``, ``params``, ``required``, ``keys``, ``multi_key``, ``is_async``,
     ``waits``, ``roots``) are worked out here, once.  ``diagnostics`` holds the warnings
     found in this workflow (a body's own, for a body's graph).
+
+    ``predecessors`` include ``after=`` upstreams; ``order_only`` holds, per step, the
+    predecessors it only runs after (named by ``after=``, no value read: never bind
+    them).  ``maps`` holds each step's mapped parameter names (``()`` when unmapped) and
+    ``concurrency`` its own cap on calls in flight (``None`` for none).
     """
 
     name: str
@@ -48,6 +53,12 @@ class ExecutionGraph:
     priority: tuple[int, ...]
     bodies: tuple[ExecutionGraph | None, ...] = attrs.field(default=(), repr=False)
     diagnostics: tuple[Diagnostic, ...] = attrs.field(default=(), repr=False)
+    #: Per step: predecessors run after without reading them (``after=`` alone).
+    order_only: tuple[frozenset[int], ...] = attrs.field(default=(), repr=False)
+    #: Per step: the parameters mapped over (``()`` when the step is not mapped).
+    maps: tuple[tuple[str, ...], ...] = attrs.field(default=(), repr=False)
+    #: Per step: at most this many of its calls in flight (``None``: no own cap).
+    concurrency: tuple[int | None, ...] = attrs.field(default=(), repr=False)
     #: Each step's name, parameter names and parameters without a default.
     names: tuple[str, ...] = attrs.field(init=False, repr=False)
     params: tuple[tuple[str, ...], ...] = attrs.field(init=False, repr=False)
@@ -68,6 +79,13 @@ class ExecutionGraph:
         setter = object.__setattr__
         if not self.bodies:
             setter(self, "bodies", (None,) * len(steps))
+        if not self.order_only:
+            setter(self, "order_only", (frozenset(),) * len(steps))
+        if not self.maps:
+            setter(self, "maps", tuple(s.map or () for s in steps))
+        if not self.concurrency:
+            setter(self, "concurrency", tuple(
+                s.concurrency if isinstance(s.concurrency, int) else None for s in steps))
         names, params, required, keys, multi_key, is_async = [], [], [], [], [], []
         for step in steps:  # one pass: these are read for every step of every run
             names.append(step.name)
@@ -224,4 +242,6 @@ def _lower(
         priority=tuple(priority),
         bodies=tuple(bodies[node] for node in order),
         diagnostics=diagnostics,
+        order_only=tuple(frozenset(position[p] for p in res.order_only[node])
+                         for node in order),
     )

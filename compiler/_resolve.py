@@ -36,6 +36,8 @@ class Resolution:
     ``steps`` holds the steps kept (a duplicate name keeps the first), ``writers`` maps
     each key to its writers' indices, ``reads`` each step's keys read (parameters and
     guard), ``inputs`` each workflow input to the steps that need it.
+    ``predecessors`` are each step's upstreams, ``after=`` steps included;
+    ``order_only`` those of them it reads no value of (named by ``after=`` alone).
     """
 
     steps: list[ir.StepSpec]
@@ -44,6 +46,7 @@ class Resolution:
     inputs: dict[str, list[int]]
     predecessors: list[set[int]]
     diagnostics: list[Diagnostic]
+    order_only: list[set[int]] = attrs.field(factory=list)
 
 
 def _diag(code: str, message: str, step: ir.StepSpec, key: str | None = None) -> Diagnostic:
@@ -157,6 +160,8 @@ def resolve(spec: ir.WorkflowSpec) -> Resolution:
     reads: list[list[str]] = []
     inputs: dict[str, list[int]] = {}
     predecessors: list[set[int]] = []
+    order_only: list[set[int]] = []
+    index_of = {step.name: index for index, step in enumerate(steps)}
     for index, step in enumerate(steps):
         step_reads = _step_reads(step)
         reads.append(step_reads)
@@ -173,8 +178,15 @@ def resolve(spec: ir.WorkflowSpec) -> Resolution:
                 warning = _near_miss(step, name, known_names, step_by_name)
                 if warning is not None:
                     found.append(warning)
+        only: set[int] = set()
+        for name in step.after:  # SPX005 reports a name that is no step
+            upstream = index_of.get(name) if isinstance(name, str) else None
+            if upstream is not None and upstream not in preds:
+                only.add(upstream)
+        preds |= only
         predecessors.append(preds)
-    return Resolution(steps, writers, reads, inputs, predecessors, found)
+        order_only.append(only)
+    return Resolution(steps, writers, reads, inputs, predecessors, found, order_only)
 
 
 def _suggest(name: str, close_to: Callable[[str], list[str]]) -> str:

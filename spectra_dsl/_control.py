@@ -15,20 +15,35 @@ import attrs
 
 @attrs.frozen(init=False)
 class Match:
-    """An equality guard the compiler can read: ``match(route="urgent")``.
+    """A guard the compiler can read: ``match(route="urgent")``.
 
-    It holds when every named key equals its value.  Steps guarded by ``match`` on one
-    key with different values are mutually exclusive: they never race, so they may
-    write the same key without a reducer.
+    It holds when every named key equals its value; a ``set`` or ``frozenset`` of
+    values holds when the key's value is one of them (``match(kind={"billing",
+    "refund"})``).  ``~match(...)`` holds when the match does not: the catch-all route.
+    Like every guard, neither holds when a key it reads was never written.  Steps
+    guarded by matches on one key that cannot both hold are mutually exclusive: they
+    never race, so they may write the same key without a reducer.
     """
 
     pairs: tuple[tuple[str, Any], ...]
+    negated: bool
 
-    def __init__(self, pairs: Mapping[str, Any]) -> None:
+    def __init__(self, pairs: Mapping[str, Any], *, negated: bool = False) -> None:
         if not pairs:
             raise TypeError("match() needs at least one key=value pair, as in "
                             "match(route='urgent')")
-        object.__setattr__(self, "pairs", tuple(pairs.items()))
+        object.__setattr__(self, "pairs", tuple(
+            (key, frozenset(value) if isinstance(value, set | frozenset) else value)
+            for key, value in pairs.items()))
+        object.__setattr__(self, "negated", bool(negated))
+
+    def __invert__(self) -> Match:
+        """The guard that holds when this one does not (keys still must be written)."""
+        return Match(dict(self.pairs), negated=not self.negated)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{key}={value!r}" for key, value in self.pairs)
+        return f"{'~' if self.negated else ''}match({shown})"
 
     @property
     def reads(self) -> tuple[str, ...]:
@@ -36,12 +51,26 @@ class Match:
         return tuple(key for key, _ in self.pairs)
 
     def holds(self, state: Mapping[str, Any]) -> bool:
-        """True when every key is in ``state`` and equals its value."""
-        return all(key in state and state[key] == value for key, value in self.pairs)
+        """True when every key is in ``state`` and the match (or, negated, its
+        opposite) holds; False whenever a key is missing, negated or not."""
+        if any(key not in state for key, _ in self.pairs):
+            return False
+        return all(_fits(state[key], value) for key, value in self.pairs) != self.negated
+
+
+def _fits(found: Any, expected: Any) -> bool:
+    if isinstance(expected, frozenset):
+        try:
+            return found in expected
+        except TypeError:  # an unhashable value is in no set
+            return False
+    return bool(found == expected)
 
 
 def match(**pairs: Any) -> Match:
-    """A guard that holds when each key equals the value given: ``match(route="urgent")``."""
+    """A guard that holds when each key equals the value given, or is one of a set of
+    values: ``match(route="urgent")``, ``match(kind={"billing", "refund"})``; negate it
+    with ``~``."""
     return Match(pairs)
 
 

@@ -238,6 +238,9 @@ def read_step(fn: object, options: StepOptions) -> StepSpec:
         guard=read_guard(options.when),
         retry=read_retry(options.retry),
         timeout=options.timeout,
+        map=options.map,  # type: ignore[arg-type]  # SPX501 checks the elements
+        concurrency=options.concurrency,
+        after=options.after,  # type: ignore[arg-type]  # SPX005 checks the elements
     )
 
 
@@ -246,7 +249,7 @@ def read_guard(guard: object) -> GuardSpec | None:
     if guard is None:
         return None
     if isinstance(guard, Match):
-        return GuardSpec(guard.reads, guard.pairs)
+        return GuardSpec(guard.reads, guard.pairs, negated=guard.negated)
     return GuardSpec(guard_reads(guard))
 
 

@@ -18,6 +18,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 JoinArg = Join | Literal["all", "any"] | None
 #: What ``writes=`` accepts: one key or several.
 WritesArg = str | Sequence[str] | None
+#: What ``map=`` accepts: one parameter name, or several zipped together.
+MapArg = str | Sequence[str] | None
+#: What ``after=`` accepts: the names of steps to run after, without reading them.
+AfterArg = str | Sequence[str]
 
 _MARK = "__spectra_step__"
 
@@ -32,6 +36,9 @@ class StepOptions:
     when: object = None
     retry: object = None
     timeout: object = None
+    map: tuple[object, ...] | None = None
+    concurrency: object = None
+    after: tuple[object, ...] = ()
 
 
 def normalize_writes(writes: object) -> tuple[object, ...] | None:
@@ -45,7 +52,7 @@ def normalize_writes(writes: object) -> tuple[object, ...] | None:
 
 def make_options(
     name: str | None, join: object, writes: object, when: object, retry: object,
-    timeout: object,
+    timeout: object, map: object = None, concurrency: object = None, after: object = (),
 ) -> StepOptions:
     """Build :class:`StepOptions`, turning ``Join`` members into their string values.
 
@@ -70,6 +77,9 @@ def make_options(
         when=when,
         retry=retry,
         timeout=timeout,
+        map=normalize_writes(map),
+        concurrency=concurrency,
+        after=normalize_writes(after) or (),
     )
 
 
@@ -99,6 +109,9 @@ def step(
     when: object = None,
     retry: object = None,
     timeout: float | None = None,
+    map: MapArg = None,
+    concurrency: int | None = None,
+    after: AfterArg = (),
 ) -> Callable[[F], F]: ...
 
 
@@ -112,6 +125,9 @@ def step(
     when: object = None,
     retry: object = None,
     timeout: float | None = None,
+    map: MapArg = None,
+    concurrency: int | None = None,
+    after: AfterArg = (),
 ) -> F | Callable[[F], F]:
     """Mark a function as a workflow step and return the same function.
 
@@ -125,8 +141,12 @@ def step(
       With several keys the step returns a mapping with exactly those keys.
     - ``when``: a guard; the step runs only if it holds, and is skipped otherwise.
     - ``retry``: a :class:`Retry` policy; ``timeout``: seconds allowed per attempt.
+    - ``map``: a parameter name (or several, zipped): the step is called once per
+      element of the value read for it, and its value is the list of the results.
+    - ``concurrency``: at most this many calls of this step in flight at once.
+    - ``after``: names of steps this one runs after, without reading their values.
     """
-    options = make_options(name, join, writes, when, retry, timeout)
+    options = make_options(name, join, writes, when, retry, timeout, map, concurrency, after)
     if fn is not None:
         return mark(fn, options)
 

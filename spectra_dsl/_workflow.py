@@ -27,7 +27,17 @@ from ._errors import CompileError, SpectraWarning
 from ._frontend import call_site, read_guard, read_step
 from ._plan import Plan, StepAction, check_limit
 from ._state import NOTHING, Reducer, ReducerInfo
-from ._step import JoinArg, StepOptions, WritesArg, make_options, mark, options_of
+from ._step import (
+    AfterArg,
+    JoinArg,
+    MapArg,
+    StepOptions,
+    WritesArg,
+    make_options,
+    mark,
+    normalize_writes,
+    options_of,
+)
 from .reducers import DEFAULT_INITIAL
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -49,6 +59,9 @@ class _Added:
     repeat: Repeat | None
     when: object
     location: SourceLocation | None
+    map: tuple[object, ...] | None = None
+    concurrency: object = None
+    after: tuple[object, ...] = ()
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -121,6 +134,9 @@ class Workflow:
         when: object = None,
         retry: object = None,
         timeout: float | None = None,
+        map: MapArg = None,
+        concurrency: int | None = None,
+        after: AfterArg = (),
     ) -> Callable[[F], F]: ...
 
     def step(
@@ -134,9 +150,13 @@ class Workflow:
         when: object = None,
         retry: object = None,
         timeout: float | None = None,
+        map: MapArg = None,
+        concurrency: int | None = None,
+        after: AfterArg = (),
     ) -> F | Callable[[F], F]:
         """Mark a function as a step (like :func:`step`) and add it to this workflow."""
-        options = make_options(name, join, writes, when, retry, timeout)
+        options = make_options(name, join, writes, when, retry, timeout, map, concurrency,
+                               after)
         if fn is not None and options == StepOptions():
             options = options_of(fn)  # a bare @wf.step keeps what @step recorded
 
@@ -154,6 +174,9 @@ class Workflow:
         writes: str | Iterable[str] | Mapping[str, str] | None = None,
         repeat: Repeat | None = None,
         when: Guard | None = None,
+        map: MapArg = None,
+        concurrency: int | None = None,
+        after: AfterArg = (),
     ) -> None:
         """Use the workflow ``sub`` as one step, named ``name``.
 
@@ -192,7 +215,9 @@ class Workflow:
                 f"add(writes=...) takes a key, a sequence of keys, or a mapping "
                 f"{{'inner': 'outer'}}, not {writes!r}"
             )
-        self._steps.append(_Added(sub, name, mapping, repeat, when, call_site(1)))
+        self._steps.append(_Added(sub, name, mapping, repeat, when, call_site(1),
+                                  normalize_writes(map), concurrency,
+                                  normalize_writes(after) or ()))
 
     def _nested(self) -> set[Workflow]:
         """Every workflow added to this one, at any depth."""
@@ -333,6 +358,9 @@ def _added_spec(entry: _Added, body: WorkflowSpec) -> StepSpec:
         location=entry.location,
         guard=read_guard(entry.when),
         body=body,
+        map=entry.map,  # type: ignore[arg-type]  # SPX501 checks the elements
+        concurrency=entry.concurrency,
+        after=entry.after,  # type: ignore[arg-type]  # SPX005 checks the elements
         repeat=None if repeat is None else RepeatSpec(
             until_reads=() if repeat.until is None else guard_reads(repeat.until),
             max_iterations=repeat.max_iterations,
