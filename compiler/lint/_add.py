@@ -1,4 +1,5 @@
-"""Reading ``wf.add(sub, name=..., writes=..., repeat=Repeat(...), when=...)``."""
+"""Reading ``wf.add(sub, name=..., writes=..., repeat=Repeat(...), when=..., map=...,
+concurrency=..., after=...)``."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ import attrs
 from compiler import GuardSpec, RepeatSpec, SourceLocation, StepKind, StepSpec
 
 from ._eval import UNKNOWN, describe, evaluate
-from ._options import guard, read_when
+from ._options import OPTION_READERS, guard, read_when
 from ._state import Builder, ReadState
 
 #: Options of ``wf.add(sub, ...)``.
-ADD_OPTIONS = ("name", "writes", "repeat", "when")
+ADD_OPTIONS = ("name", "writes", "repeat", "when", "map", "concurrency", "after")
 #: ``Repeat``'s fields in positional order.
 REPEAT_FIELDS = ("until", "max_iterations", "carry", "on_limit")
 
@@ -65,6 +66,8 @@ def add_call(state: ReadState, builder: Builder, call: ast.Call,
             fields["repeat"] = _repeat(state, node, name, where, builder)
         elif option == "when":
             fields["guard"] = read_when(state, node, name, where, builder)
+        elif option in ("map", "concurrency", "after"):
+            fields[option] = OPTION_READERS[option](state, node, name, where, builder)
         elif option != "name":
             state.skip(f"step '{name}': option {option}= of wf.add() is not known to "
                        "spectra-lint and was skipped", where, steps=(name,),
@@ -129,6 +132,6 @@ def writes_mapping(value: object) -> object:
         return ((value, value),)
     if isinstance(value, dict):
         return tuple((str(k), str(v)) for k, v in value.items())
-    if isinstance(value, tuple):
+    if isinstance(value, tuple | frozenset):
         return tuple((k, k) for k in value)
     return UNKNOWN

@@ -36,6 +36,12 @@ FOLLOW_ON_CODES = frozenset({"SPX003", "SPX004", "SPX103", "SPX202", "SPX402"})
 #: Codes that depend on which keys have a reducer: not reported for a workflow some of
 #: whose reducers were not followed.
 REDUCER_CODES = frozenset({"SPX201", "SPX202"})
+#: Codes an ordering edge (``after=``) can change: not reported for a workflow some of
+#: whose ``after=`` were not followed.
+ORDER_CODES = frozenset({"SPX101", "SPX102", "SPX103", "SPX201"})
+#: Codes about the types of a mapped step and its readers: not reported for a step
+#: whose ``map=`` was not followed.
+MAP_CODES = frozenset({"SPX301", "SPX501", "SPX502"})
 _TOO_DEEP = "an expression is nested too deeply to follow; split it up"
 
 
@@ -86,6 +92,12 @@ def check_workflow(workflow: StaticWorkflow) -> list[Diagnostic]:
         found = [d for d in found if d.code not in FOLLOW_ON_CODES]
     if workflow.unsure_reducers:
         found = [d for d in found if d.code not in REDUCER_CODES]
+    if workflow.unsure_order:
+        found = [d for d in found if d.code not in ORDER_CODES]
+    if workflow.unsure_maps:
+        unsure = workflow.unsure_maps
+        found = [d for d in found
+                 if not (d.code in MAP_CODES and not unsure.isdisjoint(d.steps))]
     return found
 
 

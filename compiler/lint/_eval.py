@@ -2,7 +2,8 @@
 
 :func:`evaluate` turns an option's expression into the value the runtime would see, or
 :data:`UNKNOWN` when the value depends on anything but literals, module-level constants,
-``Join`` members and the ``Retry``/``match`` constructors.  It never guesses: a caller
+``Join`` members, the ``Retry``/``match`` constructors (and ``~match(...)``) and sets
+(``{"a", "b"}``, ``frozenset(...)``, read as a ``frozenset``).  It never guesses: a caller
 that gets :data:`UNKNOWN` reports SPX902 naming what it skipped.
 """
 
@@ -11,6 +12,8 @@ from __future__ import annotations
 import ast
 import operator
 from collections.abc import Callable
+
+import attrs
 
 from compiler import GuardSpec, RetrySpec
 
@@ -68,7 +71,7 @@ def evaluate(module: Module, node: ast.expr, depth: int = 0) -> object:
         items = [evaluate(module, item, depth + 1) for item in node.elts]
         if any(isinstance(item, ast.Starred) for item in node.elts) or UNKNOWN in items:
             return UNKNOWN
-        return tuple(items)
+        return _frozen(items) if isinstance(node, ast.Set) else tuple(items)
     if isinstance(node, ast.Dict):
         result: dict[object, object] = {}
         for key_node, value_node in zip(node.keys, node.values, strict=True):
@@ -89,6 +92,11 @@ def evaluate(module: Module, node: ast.expr, depth: int = 0) -> object:
         dsl = module.dsl_name(node)
         if dsl in JOIN_MEMBERS:
             return JOIN_MEMBERS[dsl]
+        return UNKNOWN
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Invert):
+        operand = evaluate(module, node.operand, depth + 1)
+        if isinstance(operand, GuardSpec) and operand.matches is not None:
+            return attrs.evolve(operand, negated=not operand.negated)  # ~match(...)
         return UNKNOWN
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
         operand = evaluate(module, node.operand, depth + 1)
@@ -114,6 +122,35 @@ def evaluate(module: Module, node: ast.expr, depth: int = 0) -> object:
             return _retry(module, node, depth)
         if dsl == "match":
             return _match(module, node, depth)
+        if (isinstance(node.func, ast.Name) and node.func.id in _SET_TYPES
+                and module.binding(node.func.id, node.lineno) is None):
+            return _set_call(module, node, depth)
+    return UNKNOWN
+
+
+#: The builtins whose call on literal values the front end reads, as a ``frozenset``.
+_SET_TYPES = ("frozenset", "set")
+
+
+def _frozen(items: list[object]) -> object:
+    """A frozenset of ``items``, or UNKNOWN when one cannot be hashed."""
+    try:
+        return frozenset(items)
+    except TypeError:
+        return UNKNOWN
+
+
+def _set_call(module: Module, node: ast.Call, depth: int) -> object:
+    """``frozenset({...})``, ``set(("a", "b"))``, ``frozenset()``: a frozenset."""
+    if node.keywords or len(node.args) > 1:
+        return UNKNOWN
+    if not node.args:
+        return frozenset()
+    items = evaluate(module, node.args[0], depth + 1)
+    if isinstance(items, tuple | frozenset):
+        return _frozen(list(items))
+    if isinstance(items, str | dict):
+        return _frozen(list(items))
     return UNKNOWN
 
 

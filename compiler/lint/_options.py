@@ -1,5 +1,6 @@
 """The options of ``@step(...)`` and ``wf.add(...)``: ``join=``, ``writes=``, ``when=``,
-``retry=``, ``timeout=``, read into the values the runtime would see.
+``retry=``, ``timeout=``, ``map=``, ``concurrency=``, ``after=``, read into the values
+the runtime would see.
 
 Each reader returns the IR value, or reports SPX902 naming what it could not follow and
 returns what the check assumes instead.
@@ -18,7 +19,8 @@ from ._model import MAX_IMPORT_DEPTH, Module
 from ._state import Builder, ReadState
 
 #: Options of ``@step(...)`` and ``@wf.step(...)``.
-STEP_OPTIONS = ("name", "join", "writes", "when", "retry", "timeout")
+STEP_OPTIONS = ("name", "join", "writes", "when", "retry", "timeout", "map",
+                "concurrency", "after")
 #: The StepSpec field each step option fills, where the names differ.
 IR_FIELDS = {"when": "guard"}
 
@@ -50,7 +52,15 @@ def read_writes(state: ReadState, node: ast.expr, step: str, where: SourceLocati
         return None
     if value is None:
         return None
-    if isinstance(value, str) or not isinstance(value, tuple | list | dict):
+    return names(value)
+
+
+def names(value: object) -> tuple[object, ...] | None:
+    """``writes=``, ``map=`` and ``after=`` as the runtime normalises them: None stays
+    None, a string (or any single value) becomes a 1-tuple, a sequence or set a tuple."""
+    if value is None:
+        return None
+    if isinstance(value, str) or not isinstance(value, tuple | list | dict | frozenset):
         return (value,)
     return tuple(value)
 
@@ -108,10 +118,51 @@ def read_timeout(state: ReadState, node: ast.expr, step: str, where: SourceLocat
     return value
 
 
+def read_map(state: ReadState, node: ast.expr, step: str, where: SourceLocation,
+             builder: Builder) -> object:
+    """``map=``: a parameter name or a tuple of them (zipped)."""
+    value = evaluate(state.module, node)
+    if value is UNKNOWN:
+        builder.unsure_maps.add(step)
+        state.skip(f"step '{step}': map={describe(node)} is not followed, so the step is "
+                   "checked as if it were not mapped, without the type checks of it and "
+                   "its readers (SPX301, SPX502); use a string or a tuple of strings",
+                   where, steps=(step,), workflow=builder.name)
+        return None
+    return names(value)
+
+
+def read_concurrency(state: ReadState, node: ast.expr, step: str, where: SourceLocation,
+                     builder: Builder) -> object:
+    """``concurrency=``: a number or a constant."""
+    value = evaluate(state.module, node)
+    if value is UNKNOWN:
+        state.skip(f"step '{step}': concurrency={describe(node)} is not followed, so it "
+                   "is not checked; use a number or a module-level constant", where,
+                   steps=(step,), workflow=builder.name)
+        return None
+    return value
+
+
+def read_after(state: ReadState, node: ast.expr, step: str, where: SourceLocation,
+               builder: Builder) -> object:
+    """``after=``: a step name or a tuple of them (ordering-only upstreams)."""
+    value = evaluate(state.module, node)
+    if value is UNKNOWN:
+        builder.unsure_order = True
+        state.skip(f"step '{step}': after={describe(node)} is not followed, so the "
+                   "workflow is checked without those ordering edges and without the "
+                   "findings they could change (joins, racing writers); use a string or a "
+                   "tuple of strings", where, steps=(step,), workflow=builder.name)
+        return ()
+    return names(value) or ()
+
+
 #: The reader of each step option but ``name=``.
 OPTION_READERS: Mapping[str, OptionReader] = {
     "join": read_join, "writes": read_writes, "when": read_when, "retry": read_retry,
-    "timeout": read_timeout,
+    "timeout": read_timeout, "map": read_map, "concurrency": read_concurrency,
+    "after": read_after,
 }
 
 

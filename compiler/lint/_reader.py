@@ -41,6 +41,12 @@ class StaticWorkflow:
     #: some reducer of it was not followed: racing writers and unused reducers are not
     #: reported for it
     unsure_reducers: bool = False
+    #: steps (of it or of a sub-workflow) whose ``map=`` was not followed: no type
+    #: checks of them or their readers
+    unsure_maps: frozenset[str] = frozenset()
+    #: some ``after=`` (of it or of a sub-workflow) was not followed: no findings that
+    #: an ordering edge could change
+    unsure_order: bool = False
 
 
 class _ModuleReader:
@@ -218,25 +224,32 @@ def _workflow_spec(builder: Builder, building: frozenset[int] = frozenset()) -> 
                         reducers=tuple(builder.reducers), location=builder.location)
 
 
-def _incomplete(builder: Builder) -> bool:
-    seen: set[int] = set()
+def _nested(builder: Builder) -> list[Builder]:
+    """``builder`` and every workflow added to it, at any depth."""
+    seen: dict[int, Builder] = {}
     stack = [builder]
     while stack:
         current = stack.pop()
-        if current.incomplete:
-            return True
-        seen.add(id(current))
-        stack.extend(sub for _, sub in current.subs if id(sub) not in seen)
-    return False
+        if id(current) in seen:
+            continue
+        seen[id(current)] = current
+        stack.extend(sub for _, sub in current.subs)
+    return list(seen.values())
+
+
+def _static(builder: Builder) -> StaticWorkflow:
+    nested = _nested(builder)
+    return StaticWorkflow(
+        _workflow_spec(builder), frozenset(builder.unsure_joins),
+        any(b.incomplete for b in nested), builder.unsure_reducers,
+        frozenset().union(*(b.unsure_maps for b in nested)),
+        any(b.unsure_order for b in nested))
 
 
 def analyse_module(module: Module) -> tuple[list[StaticWorkflow], list[Diagnostic]]:
     """The workflows ``module`` builds and the SPX902 findings of reading them."""
     reader = _ModuleReader(module)
     builders = reader.read()
-    workflows = [
-        StaticWorkflow(_workflow_spec(b), frozenset(b.unsure_joins), _incomplete(b),
-                       b.unsure_reducers)
-        for b in sorted(builders, key=lambda b: (b.location.line, b.location.column))
-    ]
+    workflows = [_static(b) for b in sorted(
+        builders, key=lambda b: (b.location.line, b.location.column))]
     return workflows, reader.state.found

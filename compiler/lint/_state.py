@@ -36,6 +36,10 @@ class Builder:
     incomplete: bool = False
     #: some reducer of it was not followed (SPX902), so a key may have one after all
     unsure_reducers: bool = False
+    #: steps whose ``map=`` was not followed (checked as unmapped, without type checks)
+    unsure_maps: set[str] = attrs.Factory(set)
+    #: some ``after=`` was not followed (SPX902), so steps may be ordered after all
+    unsure_order: bool = False
 
 
 class ReadState:

@@ -70,8 +70,8 @@ def _inputs(state: ReadState, builder: Builder, node: ast.expr) -> None:
                    f"Workflow() rejects; write inputs=({value!r},). Checked as if no "
                    "inputs were declared", builder.location, workflow=builder.name)
         return
-    if isinstance(value, tuple) and all(isinstance(v, str) for v in value):
-        builder.inputs = value
+    if isinstance(value, tuple | frozenset) and all(isinstance(v, str) for v in value):
+        builder.inputs = tuple(value)
     elif value is None:
         builder.inputs = None
     else:
