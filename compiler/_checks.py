@@ -13,6 +13,7 @@ import attrs
 
 from . import _ir as ir
 from ._diagnostics import Diagnostic
+from ._map import mapped_names, produced_type
 from ._reach import Reach, is_covered
 from ._types import TypeExpr, fits
 
@@ -183,23 +184,22 @@ def check_writes(
     return found
 
 
-def _produced(writer: ir.StepSpec, key: str) -> TypeExpr | None:
-    if writer.writes is None or len(writer.keys_written) == 1:
-        return writer.returns
-    return None if writer.returns_fields is None else writer.returns_fields.get(key)
-
-
 def check_types(
     steps: Sequence[ir.StepSpec], writers: dict[str, list[int]],
     reducers: Sequence[ir.ReducerSpec],
 ) -> list[Diagnostic]:
-    """SPX301: a producer's return annotation that cannot fit a consumer's parameter."""
+    """SPX301: a producer's return annotation that cannot fit a consumer's parameter.
+
+    A mapped step writes ``list[T]``; a mapped parameter gets one element of what it
+    reads, which SPX502 checks instead.
+    """
     found: list[Diagnostic] = []
     reducer_of = {r.key: r for r in reducers}
     for step in steps:
+        mapped = mapped_names(step) if step.map else frozenset()
         for param in step.params:
             consumed = param.annotation
-            if consumed is None or param.name not in writers:
+            if consumed is None or param.name not in writers or param.name in mapped:
                 continue
             reducer = reducer_of.get(param.name)
             # (source, produced); the source is described only for a finding.
@@ -207,18 +207,23 @@ def check_types(
             if reducer is not None:
                 sources = [(reducer, reducer.result)]
             else:
-                sources = [(w, _produced(steps[w], param.name)) for w in writers[param.name]]
+                sources = [(w, produced_type(steps[w], param.name))
+                           for w in writers[param.name]]
             for source, produced in sources:
                 if (produced is None or produced is consumed  # one annotation, read once
                         or fits(produced, consumed) is not False):
                     continue
-                what = (f"reducer {source.name}" if isinstance(source, ir.ReducerSpec)
-                        else f"step '{steps[source].name}'")
+                if isinstance(source, ir.ReducerSpec):
+                    what = f"reducer {source.name} returns {produced}"
+                elif steps[source].map is not None and steps[source].body is None:
+                    what = (f"step '{steps[source].name}' is mapped, so it writes the list "
+                            f"of its calls' results, {produced}")
+                else:
+                    what = f"step '{steps[source].name}' returns {produced}"
                 found.append(Diagnostic(
                     "SPX301",
                     f"step '{step.name}' parameter '{param.name}: {consumed}' reads "
-                    f"'{param.name}', but {what} returns {produced}; fix one of the two "
-                    "annotations",
+                    f"'{param.name}', but {what}; fix one of the two annotations",
                     steps=(step.name,), key=param.name, location=step.location,
                 ))
     return found

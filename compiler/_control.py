@@ -20,8 +20,43 @@ import attrs
 from . import _ir as ir
 from ._diagnostics import Diagnostic
 
+
+@attrs.frozen
+class Values:
+    """The values a key may hold for a step to run: the ``values`` listed, or, when
+    ``excluded``, any value but those (a ``~match`` catch-all)."""
+
+    values: frozenset[object]
+    excluded: bool = False
+
+    def __and__(self, other: Values) -> Values:
+        """What both allow."""
+        if self.excluded and other.excluded:
+            return Values(self.values | other.values, True)
+        if self.excluded:
+            return Values(other.values - self.values)
+        if other.excluded:
+            return Values(self.values - other.values)
+        return Values(self.values & other.values)
+
+    def __or__(self, other: Values) -> Values:
+        """What either allows."""
+        if self.excluded and other.excluded:
+            return Values(self.values & other.values, True)
+        if self.excluded:
+            return Values(self.values - other.values, True)
+        if other.excluded:
+            return Values(other.values - self.values, True)
+        return Values(self.values | other.values)
+
+    def __bool__(self) -> bool:
+        """False when no value is allowed (only a list of values can run out)."""
+        return self.excluded or bool(self.values)
+
+
 #: ``key -> values``: the step runs only if ``key`` holds one of ``values``.
-Condition = dict[str, frozenset[object]]
+Condition = dict[str, Values]
+
 
 class CompiledBody(Protocol):
     """What the passes need of a compiled body: its findings, inputs and keys."""
@@ -153,7 +188,36 @@ def _or(conditions: list[Condition]) -> Condition:
     """What holds whenever at least one of the conditions holds."""
     first, *rest = conditions
     shared = set(first).intersection(*rest)
-    return {k: frozenset().union(*(c[k] for c in conditions)) for k in shared}
+    found: Condition = {}
+    for key in shared:
+        values = first[key]
+        for other in rest:
+            values = values | other[key]
+        found[key] = values
+    return found
+
+
+def _guard_condition(guard: ir.GuardSpec | None, unsettled: set[str]) -> Condition:
+    """What a ``match`` guard says of the keys it reads.
+
+    ``match(k=v, ...)`` allows one value (or a set of values) per key; ``~match(k=...)``
+    on one key allows every other value.  A negated match on several keys says nothing
+    of any one key (any of them may differ), nor does a key that a racing branch writes.
+    """
+    own: Condition = {}
+    if guard is None or not guard.matches:
+        return own
+    if guard.negated and len(guard.matches) > 1:
+        return own
+    for key, value in guard.matches:
+        if not _hashable(value) or key in unsettled:
+            continue
+        listed = value if isinstance(value, frozenset) else frozenset({value})
+        if not all(_hashable(v) for v in listed):
+            continue
+        values = Values(listed, guard.negated)
+        own[key] = own[key] & values if key in own else values
+    return own
 
 
 @attrs.define
@@ -192,12 +256,7 @@ def conditions(
         step = steps[node]
         tips = racing(node) if step.join == "any" else set()
         unsettled = {k for k, ws in writers.items() if tips.intersection(ws)} if tips else set()
-        own: Condition = {}
-        if step.guard is not None and step.guard.matches is not None and not step.guard.negated:
-            for key, value in step.guard.matches:
-                if _hashable(value) and key not in unsettled:
-                    values = value if isinstance(value, frozenset) else frozenset({value})
-                    own[key] = own.get(key, values) & values
+        own = _guard_condition(step.guard, unsettled)
         needed = [p.name for p in step.params if not p.has_default and p.name in writers]
         if step.guard is not None:
             needed += [k for k in step.guard.reads if k in writers and k not in unsettled]

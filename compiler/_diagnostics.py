@@ -42,6 +42,7 @@ CODES: dict[str, Code] = {
              "a parameter taken as a workflow input is a near miss of a step or key name"),
         Code("SPX004", "unknown-name", _ERROR,
              "a parameter that is neither a step, a key nor a declared input"),
+        Code("SPX005", "unknown-after", _ERROR, "after= names no step of the workflow"),
         Code("SPX101", "forgotten-join", _ERROR, "a fan-in step with no join="),
         Code("SPX102", "any-join-without-default", _ERROR,
              "a join=any step with a parameter fed by a branch tip that has no default"),
@@ -59,6 +60,14 @@ CODES: dict[str, Code] = {
         Code("SPX402", "loop-until-unwritten", _ERROR,
              "a loop whose until reads a key its body never writes"),
         Code("SPX403", "invalid-retry", _ERROR, "invalid retry or timeout settings"),
+        Code("SPX501", "invalid-map", _ERROR,
+             "map= names no parameter of the step (or input of the sub-workflow), or is "
+             "empty"),
+        Code("SPX502", "unmappable-value", _WARNING,
+             "the mapped value is not iterable, is a str or bytes, or its elements do not "
+             "fit the mapped parameter"),
+        Code("SPX503", "invalid-concurrency", _ERROR,
+             "concurrency= that is not a whole number of at least 1"),
         Code("SPX901", "unreadable-file", _ERROR, "(lint) a file that cannot be read or parsed"),
         Code("SPX902", "not-followed", _WARNING,
              "(lint) a workflow built in a way the static check cannot follow"),

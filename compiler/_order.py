@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import graphlib
 import heapq
+import itertools
 
 import attrs
 
@@ -67,16 +68,41 @@ def _a_cycle(predecessors: list[set[int]]) -> list[int]:
     raise AssertionError("steps were left unplaced, but graphlib finds no cycle")
 
 
+def _reads(step: ir.StepSpec) -> set[str]:
+    return {p.name for p in step.params} | set(step.guard.reads if step.guard else ())
+
+
+def _after_edge(steps: list[ir.StepSpec], upstream: int, downstream: int) -> bool:
+    """True when ``downstream`` follows ``upstream`` only because of ``after=``."""
+    up, down = steps[upstream], steps[downstream]
+    return up.name in down.after and not _reads(down).intersection(up.keys_written)
+
+
 def _cycle_message(steps: list[ir.StepSpec], cycle: list[int]) -> str:
     if len(cycle) == 2:
         step = steps[cycle[0]]
-        read = {p.name for p in step.params} | set(step.guard.reads if step.guard else ())
-        keys = ", ".join(f"'{k}'" for k in step.keys_written if k in read)
+        if _after_edge(steps, cycle[0], cycle[0]):
+            return (f"step '{step.name}' has after=('{step.name}',): a step cannot run "
+                    "after itself; remove its own name from after=")
+        keys = ", ".join(f"'{k}'" for k in step.keys_written if k in _reads(step))
         return (
             f"step '{step.name}' reads a key it writes itself ({keys}); give "
             "the new value its own key, or use Repeat(...) to run a step again"
         )
-    path = " -> ".join(steps[i].name for i in cycle)
+    path = steps[cycle[0]].name
+    ordered = False
+    for upstream, downstream in itertools.pairwise(cycle):
+        if _after_edge(steps, upstream, downstream):
+            ordered = True
+            path += f" -> {steps[downstream].name} (after=)"
+        else:
+            path += f" -> {steps[downstream].name}"
+    if ordered:
+        return (
+            f"cycle: {path}; each step runs after the one before it (it reads what that "
+            "one writes, or names it in after=). Remove the after= that closes the "
+            "loop, or write the loop with wf.add(..., repeat=Repeat(...))"
+        )
     return (
         f"cycle: {path}; each step reads what the one before it writes. Break it by giving "
         "one value its own key, or write the loop with wf.add(..., repeat=Repeat(...))"

@@ -27,6 +27,7 @@ from ._checks import (
 )
 from ._control import BodyCompiler, Conditions, check_settings, conditions, expand_bodies
 from ._diagnostics import Diagnostic
+from ._map import check_elements, check_options
 from ._order import Ordering, order_steps
 from ._resolve import Resolution, resolve
 
@@ -139,6 +140,14 @@ def _writes(a: Analysis) -> Sequence[Diagnostic]:
                         ordering.reach, a.exclusive, workflow=a.spec)
 
 
+def _options(a: Analysis) -> Sequence[Diagnostic]:
+    return check_options(a.steps)
+
+
+def _elements(a: Analysis) -> Sequence[Diagnostic]:
+    return check_elements(a.steps, a.resolution.writers, a.spec.reducers)
+
+
 def _types(a: Analysis) -> Sequence[Diagnostic]:
     return check_types(a.steps, a.resolution.writers, a.spec.reducers)
 
@@ -150,9 +159,11 @@ PASSES: tuple[Pass, ...] = (
     Pass("cycles", ("SPX002",), _cycles),
     Pass("conditions", ("SPX104",), _conditions, ordered=True),
     Pass("settings", ("SPX403",), _settings),
+    Pass("options", ("SPX005", "SPX501", "SPX503"), _options),
     Pass("joins", ("SPX101", "SPX102", "SPX103"), _joins, ordered=True),
     Pass("writes", ("SPX201", "SPX202"), _writes, ordered=True),
     Pass("types", ("SPX301",), _types),
+    Pass("elements", ("SPX502",), _elements),
 )
 
 
