@@ -25,6 +25,7 @@ from spectra_dsl import Workflow, match, step
 KINDS = {"billing", "refund"}
 MAPPED = ("pages", "styles")
 LIMIT = 4
+NOT_BILLING = ~match(kind="billing")
 
 wf = Workflow("forms")
 
@@ -64,6 +65,11 @@ async def fallback(kind: str) -> str:
     return kind
 
 
+@wf.step(when=NOT_BILLING, writes="not_billing")
+async def not_billing(kind: str) -> str:
+    return kind
+
+
 @wf.step(when=~~match(kind=set(("a", "b"))), writes="twice")
 async def twice(kind: str) -> str:
     return kind
@@ -99,7 +105,7 @@ def _pairs(tmp_path: Path, source: str) -> list[tuple[StepSpec, StepSpec]]:
 
 def test_the_new_options_read_as_the_runtime_reads_them(tmp_path: Path) -> None:
     pairs = _pairs(tmp_path, OPTION_FORMS)
-    assert len(pairs) == 12  # 9 steps and 2 sub-workflows in "forms", 1 in "per-doc"
+    assert len(pairs) == 13  # 10 steps and 2 sub-workflows in "forms", 1 in "per-doc"
     for live, static in pairs:
         for field in FIELDS:
             assert getattr(static, field) == getattr(live, field), (live.name, field)
@@ -111,6 +117,7 @@ def test_the_new_options_read_as_the_runtime_reads_them(tmp_path: Path) -> None:
     assert by_name["fallback"].guard.negated
     assert by_name["fallback"].guard.matches == (("kind", frozenset({"billing", "tech"})),)
     assert by_name["twice"].guard is not None and not by_name["twice"].guard.negated
+    assert by_name["not_billing"].guard is not None and by_name["not_billing"].guard.negated
     assert by_name["never"].map == ()
     assert by_name["each"].map == ("pages",) and by_name["each"].after == ("routed",)
 

@@ -15,12 +15,25 @@ from compiler.lint import lint_source
 from spectra_dsl import Workflow
 from tests.strategies import WorkflowSource, workflow_sources
 
+from .map_strategies import map_sources
 from .parity import facts, static_findings
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(workflow_sources())
 def test_lint_and_compile_agree(source: WorkflowSource) -> None:
+    _agree(source)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(map_sources())
+def test_lint_and_compile_agree_on_maps_routes_and_order(source: WorkflowSource) -> None:
+    """map=, concurrency=, after=, value-set and negated guards, mapped sub-workflows."""
+    _agree(source)
+
+
+def _agree(source: WorkflowSource) -> None:
+    """Lint never raises on ``source``; on a valid one it finds what compile() finds."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "random_flow.py"
         path.write_text(source.text, encoding="utf-8")
@@ -34,9 +47,10 @@ def test_lint_and_compile_agree(source: WorkflowSource) -> None:
             spec.loader.exec_module(module)
         finally:
             sys.modules.pop("random_flow", None)
-        (wf,) = [v for v in vars(module).values() if isinstance(v, Workflow)]
-        assert facts(lint) == facts(wf.check())
-        compiled = not any(d.is_error for d in wf.check())
+        live = [d for v in vars(module).values() if isinstance(v, Workflow)
+                for d in v.check()]
+        assert facts(lint) == facts(live)
+        compiled = not any(d.is_error for d in live)
         assert compiled == (not any(d.is_error for d in lint))
 
 
