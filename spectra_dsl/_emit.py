@@ -35,6 +35,8 @@ KINDS: tuple[type[ev.Event], ...] = (
     ev.LoopIteration,
     ev.RetryAttempt,
     ev.StepTimedOut,
+    ev.MapStarted,
+    ev.MapFinished,
 )
 OnEvent = Callable[[ev.Event], object]
 #: Told when the callback raised: ``on_error(event, error)``.
@@ -102,42 +104,50 @@ class Emitter:
             self.send(ev.WorkflowFailed(time=time, workflow=workflow, step=step, error=error,
                                         scope=self.scope))
 
-    def step_ready(self, *, time: float, step: str) -> None:
+    def step_ready(self, *, time: float, step: str, item: int | None = None) -> None:
         """Log :class:`events.StepReady`."""
         if self.on_event is None:
-            self.log.append((3, time, step, self.scope))
+            self.log.append((3, time, step, self.scope, item))
         else:
-            self.send(ev.StepReady(time=time, step=step, scope=self.scope))
+            self.send(ev.StepReady(time=time, step=step, scope=self.scope, item=item))
 
-    def step_started(self, *, time: float, step: str, in_flight: int) -> None:
+    def step_started(
+        self, *, time: float, step: str, in_flight: int, item: int | None = None
+    ) -> None:
         """Log :class:`events.StepStarted`."""
         if self.on_event is None:
-            self.log.append((4, time, step, in_flight, self.scope))
+            self.log.append((4, time, step, in_flight, self.scope, item))
         else:
             self.send(ev.StepStarted(time=time, step=step, in_flight=in_flight,
-                                     scope=self.scope))
+                                     scope=self.scope, item=item))
 
-    def step_finished(self, *, time: float, step: str, duration: float) -> None:
+    def step_finished(
+        self, *, time: float, step: str, duration: float, value: object,
+        item: int | None = None,
+    ) -> None:
         """Log :class:`events.StepFinished`."""
         if self.on_event is None:
-            self.log.append((5, time, step, duration, self.scope))
+            self.log.append((5, time, step, duration, self.scope, value, item))
         else:
             self.send(ev.StepFinished(time=time, step=step, duration=duration,
-                                      scope=self.scope))
+                                      scope=self.scope, value=value, item=item))
 
-    def step_error(self, *, time: float, step: str, error: BaseException) -> None:
+    def step_error(
+        self, *, time: float, step: str, error: BaseException, item: int | None = None
+    ) -> None:
         """Log :class:`events.StepError`."""
         if self.on_event is None:
-            self.log.append((6, time, step, error, self.scope))
+            self.log.append((6, time, step, error, self.scope, item))
         else:
-            self.send(ev.StepError(time=time, step=step, error=error, scope=self.scope))
+            self.send(ev.StepError(time=time, step=step, error=error, scope=self.scope,
+                                   item=item))
 
-    def step_cancelled(self, *, time: float, step: str) -> None:
+    def step_cancelled(self, *, time: float, step: str, item: int | None = None) -> None:
         """Log :class:`events.StepCancelled`."""
         if self.on_event is None:
-            self.log.append((7, time, step, self.scope))
+            self.log.append((7, time, step, self.scope, item))
         else:
-            self.send(ev.StepCancelled(time=time, step=step, scope=self.scope))
+            self.send(ev.StepCancelled(time=time, step=step, scope=self.scope, item=item))
 
     def step_skipped(self, *, time: float, step: str, reason: str) -> None:
         """Log :class:`events.StepSkipped`."""
@@ -175,19 +185,38 @@ class Emitter:
                                        scope=self.scope))
 
     def retry_attempt(
-        self, *, time: float, step: str, attempt: int, delay: float, error: BaseException
+        self, *, time: float, step: str, attempt: int, delay: float, error: BaseException,
+        item: int | None = None,
     ) -> None:
         """Log :class:`events.RetryAttempt`."""
         if self.on_event is None:
-            self.log.append((12, time, step, attempt, delay, error, self.scope))
+            self.log.append((12, time, step, attempt, delay, error, self.scope, item))
         else:
             self.send(ev.RetryAttempt(time=time, step=step, attempt=attempt, delay=delay,
-                                      error=error, scope=self.scope))
+                                      error=error, scope=self.scope, item=item))
 
-    def step_timed_out(self, *, time: float, step: str, attempt: int, timeout: float) -> None:
+    def step_timed_out(
+        self, *, time: float, step: str, attempt: int, timeout: float,
+        item: int | None = None,
+    ) -> None:
         """Log :class:`events.StepTimedOut`."""
         if self.on_event is None:
-            self.log.append((13, time, step, attempt, timeout, self.scope))
+            self.log.append((13, time, step, attempt, timeout, self.scope, item))
         else:
             self.send(ev.StepTimedOut(time=time, step=step, attempt=attempt, timeout=timeout,
-                                      scope=self.scope))
+                                      scope=self.scope, item=item))
+
+    def map_started(self, *, time: float, step: str, count: int) -> None:
+        """Log :class:`events.MapStarted`."""
+        if self.on_event is None:
+            self.log.append((14, time, step, count, self.scope))
+        else:
+            self.send(ev.MapStarted(time=time, step=step, count=count, scope=self.scope))
+
+    def map_finished(self, *, time: float, step: str, count: int, duration: float) -> None:
+        """Log :class:`events.MapFinished`."""
+        if self.on_event is None:
+            self.log.append((15, time, step, count, duration, self.scope))
+        else:
+            self.send(ev.MapFinished(time=time, step=step, count=count, duration=duration,
+                                     scope=self.scope))

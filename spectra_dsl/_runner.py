@@ -477,7 +477,7 @@ class Run:
         now = self.now()
         name = self.names[position]
         write_result(self, position, value, now)
-        self.emit.step_finished(time=now, step=name, duration=now - started)
+        self.emit.step_finished(time=now, step=name, duration=now - started, value=value)
         # Its slot is free from now on ([start, finish)); the steps it releases ask for
         # theirs, then the free slots go out by priority.
         if holds_slot:

@@ -4,6 +4,10 @@ Every event has ``time`` (``trio.current_time()``, so tests on ``MockClock`` see
 virtual times) and ``scope``: the path of sub-workflow steps it happened inside (empty
 at the top level).  Together they answer which steps ran together, how long a batch
 took, which branch failed and whether a join waited for all its inputs.
+
+The events of one call of a step carry ``item``: ``None`` for an unmapped step, the
+element's index (from 0) for a call of a mapped step (``@step(map=...)``), which also
+reports :class:`MapStarted` (with the element count) and :class:`MapFinished`.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ class StepReady(Event):
 
     step: str
     scope: tuple[str, ...] = ()
+    item: int | None = None
 
 
 @attrs.frozen
@@ -62,15 +67,24 @@ class StepStarted(Event):
     step: str
     in_flight: int
     scope: tuple[str, ...] = ()
+    item: int | None = None
 
 
 @attrs.frozen
 class StepFinished(Event):
-    """``step`` returned after ``duration`` seconds."""
+    """``step`` returned ``value`` after ``duration`` seconds.
+
+    For a mapped step each call reports its own (``item`` is the element's index and
+    ``value`` that call's result), then the step reports once more with ``item`` None
+    and ``value`` the list of results in element order.  ``value`` is what the step
+    returned, before any reducer folded it into the state.
+    """
 
     step: str
     duration: float
     scope: tuple[str, ...] = ()
+    value: object = None
+    item: int | None = None
 
 
 @attrs.frozen
@@ -81,6 +95,7 @@ class StepError(Event):
     step: str
     error: BaseException
     scope: tuple[str, ...] = ()
+    item: int | None = None
 
 
 @attrs.frozen
@@ -88,6 +103,29 @@ class StepCancelled(Event):
     """``step`` was running when the run was cancelled."""
 
     step: str
+    scope: tuple[str, ...] = ()
+    item: int | None = None
+
+
+@attrs.frozen
+class MapStarted(Event):
+    """Mapped ``step`` is starting one call per element: ``count`` elements (0: no
+    call; its value is ``[]``)."""
+
+    step: str
+    count: int
+    scope: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class MapFinished(Event):
+    """Every call of mapped ``step`` returned: ``count`` calls over ``duration``
+    seconds from :class:`MapStarted`.  (Its :class:`StepFinished` with ``item`` None
+    follows.)"""
+
+    step: str
+    count: int
+    duration: float
     scope: tuple[str, ...] = ()
 
 
@@ -143,6 +181,7 @@ class RetryAttempt(Event):
     delay: float
     error: BaseException
     scope: tuple[str, ...] = ()
+    item: int | None = None
 
 
 @attrs.frozen
@@ -153,3 +192,4 @@ class StepTimedOut(Event):
     attempt: int
     timeout: float
     scope: tuple[str, ...] = ()
+    item: int | None = None
