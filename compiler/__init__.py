@@ -10,6 +10,9 @@ from ._diagnostics import Diagnostic as Diagnostic
 from ._diagnostics import Findings as Findings
 from ._diagnostics import Severity as Severity
 from ._diagnostics import format_diagnostics as format_diagnostics
+from ._graph import Needed as Needed
+from ._graph import needed as needed
+from ._graph import restrict as restrict
 from ._ir import GuardSpec as GuardSpec
 from ._ir import ParameterSpec as ParameterSpec
 from ._ir import ParamKind as ParamKind
@@ -27,7 +30,7 @@ from ._types import TypeExpr as TypeExpr
 
 __all__ = [
     "CODES", "Code", "Compilation", "Diagnostic", "ExecutionGraph", "Findings", "GuardSpec",
-    "ParamKind", "ParameterSpec", "ReducerSpec", "RepeatSpec", "RetrySpec", "Severity",
-    "SourceLocation", "StepKind", "StepSpec", "TypeExpr", "WorkflowSpec", "compile_workflow",
-    "format_diagnostics",
+    "Needed", "ParamKind", "ParameterSpec", "ReducerSpec", "RepeatSpec", "RetrySpec",
+    "Severity", "SourceLocation", "StepKind", "StepSpec", "TypeExpr", "WorkflowSpec",
+    "compile_workflow", "format_diagnostics", "needed", "restrict",
 ]
