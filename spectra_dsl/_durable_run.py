@@ -1,0 +1,364 @@
+"""A :class:`Run` that journals its steps to a store, restores recorded ones on resume,
+and asks a person (see :mod:`._journal` for what is recorded when)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, cast
+
+from ._ask import Ask, CurrentStep, set_current
+from ._durable_events import StepAsked
+from ._emit import EventLog, OnEvent
+from ._errors import ReducerError, SpectraError
+from ._journal import DurableHalt, StepContexts, ask_key, send, value_from, values_of
+from ._runner import Halt, Request, Run
+from ._slots import Slots
+from ._store_base import Store
+from ._store_records import StepRecord
+from ._values import bind, write_result
+
+if TYPE_CHECKING:
+    from ._plan import Plan
+
+
+class DurableRun(Run):
+    """A :class:`Run` that journals its steps to a store, restores recorded ones, and
+    asks a person.  Every run of the tree shares the :class:`Journal` held by its
+    :class:`DurableHalt`."""
+
+    __slots__ = ("answered", "asked", "asks", "durable", "journal", "parked", "restore",
+                 "started_args")
+
+    def __init__(
+        self, plan: Plan, state: dict[str, Any], slots: Slots, on_event: OnEvent | None,
+        scope: tuple[str, ...] = (), log: EventLog | None = None, halt: Halt | None = None,
+        priority_offset: int = 0, on_end: Callable[[Run], None] | None = None,
+        depth: int = 0,
+    ) -> None:
+        if not isinstance(halt, DurableHalt):
+            raise TypeError("a DurableRun is made with the DurableHalt of its journal")
+        super().__init__(plan, state, slots, on_event, scope, log, halt, priority_offset,
+                         on_end, depth)
+        journal = halt.journal
+        self.journal = journal
+        self.durable, self.asks = journal.flags(plan)
+        #: Recorded steps to restore: their values as they returned them.
+        self.restore: dict[int, Any] = {}
+        #: ``Join.ANY`` steps that had started: the arguments of their first call.
+        self.started_args: dict[int, dict[str, Any]] = {}
+        #: Ask steps whose question is stored and unanswered: their payloads.
+        self.asked: dict[int, Any] = {}
+        #: Ask steps answered by this resume: (answer, payload).
+        self.answered: dict[int, tuple[Any, Any]] = {}
+        #: Ask steps waiting for their answer in this run.
+        self.parked: set[int] = set()
+        if journal.scopes and journal.store is not None:
+            self.read_back(journal.store, journal.records(self.emit.scope))
+
+    def read_back(self, store: Store, records: Mapping[tuple[str, int | None], StepRecord]
+                  ) -> None:
+        """Sort this run's records into what to restore, re-ask, answer or re-call."""
+        if not records:
+            return
+        plan = self.plan
+        tips = plan.schedule.tips
+        for position, name in enumerate(self.names):
+            record = records.get((name, None))
+            if record is None or not self.durable[position]:
+                continue
+            status = record.status
+            if status in ("finished", "answered"):
+                self.restore[position] = value_from(plan, position, store.values(record))
+            elif status == "asked":
+                key = ask_key(self.emit.scope, name)
+                payload = store.payload(record)
+                if key in self.journal.answers:
+                    self.answered[position] = (self.journal.answers.pop(key), payload)
+                else:
+                    self.asked[position] = payload
+            elif status == "started" and tips[position] and record.values:
+                self.started_args[position] = store.values(record)
+
+    # -- deciding released steps ----------------------------------------------------
+
+    def collect(self, released: list[int], now: float) -> list[Request]:
+        """As :meth:`Run.collect`, restoring recorded steps (and re-asking or answering
+        stored asks) instead of running them."""
+        if self.restore or self.asked or self.answered:
+            work = list(released)
+            keep: list[int] = []
+            i = 0
+            while i < len(work):
+                if self.halt.halted:
+                    return []
+                position = work[i]
+                i += 1
+                if position in self.restore:
+                    work.extend(self.restore_step(position, now))
+                elif not self.read_ask(position, now):
+                    keep.append(position)
+            released = keep
+        requests = super().collect(released, now)
+        if self.parked:
+            self.check_quiet()
+        return requests
+
+    def start(self, position: int) -> bool:
+        """As :meth:`Run.start`; a recorded step released by a skip (so not seen by
+        :meth:`collect`'s look-ahead) is restored here, in no slot."""
+        if (self.restore or self.asked or self.answered) and not self.halt.halted and (
+                position in self.restore or position in self.asked
+                or position in self.answered):
+            now = self.now()
+            if position in self.restore:
+                released = self.restore_step(position, now)
+                if released:
+                    self.submit(self.collect(released, now))
+                elif not self.schedule.pending:
+                    self.end()
+            else:
+                self.read_ask(position, now)
+            return False  # the slot goes back at once
+        return super().start(position)
+
+    def restore_step(self, position: int, now: float) -> list[int]:
+        """Write a recorded step's values again, without calling it; what that
+        releases."""
+        value = self.restore.pop(position)
+        self.journal.restored_event(self, self.names[position], "finished")
+        try:
+            write_result(self, position, value, now)
+        except ReducerError as error:
+            self.fail(self.plan.graph.index[error.step], error, holds_slot=False)
+            return []
+        except Exception as error:
+            self.fail(position, error, holds_slot=False)
+            return []
+        return self.schedule.done(position)
+
+    def read_ask(self, position: int, now: float) -> bool:
+        """A stored ask: park it again (still unanswered) or write the answer given to
+        this resume.  False when ``position`` is no stored ask."""
+        if position in self.asked:
+            payload = self.asked.pop(position)
+            self.journal.restored_event(self, self.names[position], "asked")
+            self.park(position, payload)
+            return True
+        if position in self.answered:
+            answer, payload = self.answered.pop(position)
+            name = self.names[position]
+            self.journal.restored_event(self, name, "answered")
+            self.emit.step_started(time=now, step=name, in_flight=self.slots.in_flight)
+            self.report_answer(position, answer, payload, now)
+            return True
+        return False
+
+    def skip_reason(self, position: int) -> str | None:
+        """As :meth:`Run.skip_reason`; a ``Join.ANY`` step that had started is not
+        judged again (its guard held, with the arguments it will get again)."""
+        if position in self.started_args:
+            return None
+        return super().skip_reason(position)
+
+    # -- starting steps -------------------------------------------------------------
+
+    def arguments(self, position: int, holds_slot: bool) -> dict[str, Any] | None:
+        """As :meth:`Run.arguments`, and: tell the call who it is (``current_step()``);
+        a ``Join.ANY`` step gets the arguments of its first call, and records them
+        before its first call."""
+        name = self.names[position]
+        journal = self.journal
+        current = CurrentStep(journal.run_id, self.emit.scope, name)
+        set_current(current)
+        cast(StepContexts, self.halt.context).next = current
+        first = self.started_args.pop(position, None)
+        if first is not None:
+            return first
+        kwargs = super().arguments(position, holds_slot)
+        store = journal.store
+        if (kwargs is not None and store is not None and journal.run_id is not None
+                and self.plan.schedule.tips[position] and self.durable[position]):
+            try:
+                write = store.record(name, "started", scope=self.emit.scope, values=kwargs)
+            except Exception as error:
+                self.fail(position, error, holds_slot)
+                return None
+            store.commit(journal.run_id, [write])
+        return kwargs
+
+    def begin_child(self, position: int, now: float) -> list[Request]:
+        """As :meth:`Run.begin_child`, the sub-workflow journaled as well."""
+        try:
+            inputs = bind(self, position)
+        except ReducerError as error:
+            self.fail(self.plan.graph.index[error.step], error, holds_slot=False)
+            return []
+        body = self.plan.actions[position].body
+        assert body is not None
+        name = self.names[position]
+        self.emit.step_started(time=now, step=name, in_flight=self.slots.in_flight)
+
+        def ended(child: Run) -> None:  # in the instant its last step finished
+            self.report(position, child.state, now, holds_slot=False)
+
+        child = DurableRun(body, inputs, self.slots, self.emit.on_event,
+                           (*self.emit.scope, name), self.emit.log, self.halt,
+                           self.after(position, body), ended, self.depth + 1)
+        requests = child.begin(now)
+        self.spawn(functools.partial(self.await_child, position, child))
+        return requests
+
+    # -- finishing steps ------------------------------------------------------------
+
+    def finish(self, position: int, value: Any, started: float, holds_slot: bool) -> None:
+        """A step returned: record it (its successors wait for the commit), or, for an
+        ask, take its question."""
+        if self.asks[position]:
+            self.take_question(position, value, started, holds_slot)
+            return
+        journal = self.journal
+        store = journal.store
+        if store is None or not self.durable[position]:
+            super().finish(position, value, started, holds_slot)
+            if self.parked:
+                self.check_quiet()
+            return
+        values = values_of(self.plan, position, value)
+        if values is None:  # not its keys: writing it raises the error that says so
+            super().finish(position, value, started, holds_slot)
+            return
+        write = store.record(self.names[position], "finished", scope=self.emit.scope,
+                             values=values)
+        journal.hold(write, self, position, value, started, holds_slot)
+
+    def committed(self, position: int, value: Any, started: float, holds_slot: bool) -> None:
+        """The record of a finished step is committed: write its value, release its
+        successors (as :meth:`Run.report`)."""
+        try:
+            Run.finish(self, position, value, started, holds_slot)
+        except ReducerError as error:
+            self.fail(self.plan.graph.index[error.step], error, holds_slot)
+        except Exception as error:
+            self.fail(position, error, holds_slot)
+        if self.parked:
+            self.check_quiet()
+
+    def fail(self, position: int, error: BaseException, holds_slot: bool = True,
+             *rest: Any) -> None:
+        """As :meth:`Run.fail`, and record the failure (it runs again on resume, with a
+        fresh retry budget)."""
+        super().fail(position, error, holds_slot, *rest)
+        journal = self.journal
+        if journal.store is not None and self.durable[position]:
+            text = f"{type(error).__name__}: {error}"
+            try:
+                write = journal.store.record(self.names[position], "failed",
+                                             scope=self.emit.scope, error=text)
+            except Exception:  # pragma: no cover - a record of plain text
+                return
+            journal.writes.append(write)
+
+    # -- asking ---------------------------------------------------------------------
+
+    def take_question(self, position: int, value: Any, started: float, holds_slot: bool
+                      ) -> None:
+        """An ask step returned: have its question answered in process, or store it and
+        let its readers wait."""
+        name = self.names[position]
+        if not isinstance(value, Ask):
+            raise TypeError(
+                f"step '{name}' is an ask step (ask=True) so it must return "
+                f"Ask(payload), not {type(value).__name__}")
+        journal = self.journal
+        payload = value.payload
+        if journal.on_ask is not None:
+            send(self, StepAsked(time=self.now(), step=name, payload=payload,
+                                 scope=self.emit.scope))
+            if holds_slot:  # a person answering holds no slot
+                self.slots.release()
+            self.spawn(functools.partial(self.ask_in_process, position, payload, started))
+            return
+        store = journal.store
+        assert store is not None
+        write = store.record(name, "asked", scope=self.emit.scope, payload=payload)
+        send(self, StepAsked(time=self.now(), step=name, payload=payload,
+                             scope=self.emit.scope))
+        journal.add(write)
+        if holds_slot:
+            self.slots.release()
+        self.park(position, payload)
+
+    async def ask_in_process(self, position: int, payload: Any, started: float) -> None:
+        """Await ``on_ask`` for an ask step's answer, then finish the step with it."""
+        on_ask = self.journal.on_ask
+        assert on_ask is not None
+        try:
+            answer = await on_ask(self.names[position], payload)
+        except BaseException as error:
+            if self.call_failed(position, error, holds_slot=False):
+                raise
+            return
+        self.report_answer(position, answer, payload, started)
+
+    def report_answer(self, position: int, answer: Any, payload: Any, started: float) -> None:
+        """An ask was answered: record the answer; its readers get it once committed."""
+        journal = self.journal
+        store = journal.store
+        if store is None:
+            self.committed(position, answer, started, False)
+            return
+        values = values_of(self.plan, position, answer)
+        if values is None:
+            self.committed(position, answer, started, False)  # raises the keys' error
+            return
+        try:
+            write = store.record(self.names[position], "answered", scope=self.emit.scope,
+                                 values=values, payload=payload)
+        except Exception as error:
+            self.fail(position, error, holds_slot=False)
+            return
+        journal.hold(write, self, position, answer, started, False)
+
+    def park(self, position: int, payload: Any) -> None:
+        """An ask waits for its answer: its readers wait; the run goes on with the rest."""
+        self.parked.add(position)
+        self.journal.pending[ask_key(self.emit.scope, self.names[position])] = payload
+        self.check_quiet()
+
+    def check_quiet(self) -> None:
+        """When nothing but parked asks is left to run, the run ends ``interrupted``."""
+        schedule = self.schedule
+        if not schedule.pending or self.halt.halted or self.journal.interrupted:
+            return
+        remaining = schedule._remaining  # released: waiting for no report
+        finished = schedule.finished
+        skipped = schedule.skipped
+        parked = self.parked
+        for position in range(len(remaining)):
+            if (not remaining[position] and not finished[position]
+                    and not skipped[position] and position not in parked):
+                return  # still running (or about to)
+        self.journal.interrupted = True
+        self.all_done.set()
+
+    def end(self) -> None:
+        """As :meth:`Run.end`; an interrupted run ends without finishing."""
+        if self.journal.interrupted and self.schedule.pending:
+            self.all_done.set()
+            return
+        super().end()
+
+
+class AskWithoutAnswer(SpectraError):
+    """A workflow with ask steps was run with neither a store nor ``on_ask``: nothing
+    could take the question.  Raised before any step runs."""
+
+    def __init__(self, workflow: str, steps: list[str]) -> None:
+        self.workflow = workflow
+        self.steps = tuple(steps)
+        names = ", ".join(f"'{s}'" for s in steps)
+        super().__init__(
+            f"workflow '{workflow}' has ask steps ({names}) but the run has neither a "
+            "store (store=..., to stop and resume with answers=...) nor on_ask= (an "
+            "async function (step, payload) -> answer); give one of them")

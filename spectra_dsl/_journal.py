@@ -1,0 +1,264 @@
+"""The journal of a durable run: what is recorded when, group commit, and restore.
+
+A :class:`DurableRun` is a :class:`Run` that journals to a store (and answers asks).
+
+- **Recording.**  When a step returns, its values are encoded at once (a value the
+  codec cannot store fails that step with ``SerializationError``) and the record is
+  buffered; the step's successors are released only after the record is committed, so
+  the journal on disk is always a causal prefix of the run.  The first step to finish
+  in an instant schedules one commit task, which yields once with a zero-time,
+  cancel-shielded checkpoint, commits everything buffered meanwhile in ONE transaction
+  (records finishing together are committed together), then writes the values to state
+  and releases the successors, running the plain async ones itself as a finishing task
+  does.  No thread hop, no sleep: on ``MockClock`` a run with a store takes exactly the
+  virtual time it takes without one.
+- **Restoring.**  On resume, each run (and sub-workflow pass, by scope) is given the
+  records of its scope: a released step with a ``finished`` (or ``answered``) record
+  is not called: its values are written again (folded in plan order as always) and its
+  successors released, in the same instant.  Steps with no record (in flight, failed,
+  never started) run again.  A ``Join.ANY`` step with a ``started`` record is called
+  with the arguments of its first call.
+- **Asking.**  An ``@step(ask=True)`` step returns ``Ask(payload)``: with ``on_ask`` the
+  answer is awaited in a task of its own (holding no slot); otherwise an ``asked``
+  record is committed, the step's readers wait, and once nothing else can run the run
+  ends ``interrupted`` with ``pending`` holding the questions.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, cast
+
+import trio
+
+from ._ask import CurrentStep, set_current
+from ._durable_events import StepRestored
+from ._inline import drain
+from ._runner import Halt, Run
+from ._step import options_of
+from ._store_base import Store
+from ._store_records import StepRecord, StepWrite
+
+if TYPE_CHECKING:
+    from ._durable_run import DurableRun
+    from ._plan import Plan
+
+#: ``on_ask=``: an async callable ``(step_name, payload) -> answer``.
+OnAsk = Callable[[str, Any], Awaitable[Any]]
+#: Per plan position: (durable, ask).
+Flags = tuple[tuple[bool, ...], tuple[bool, ...]]
+
+
+def plan_flags(plan: Plan) -> Flags:
+    """Which steps of ``plan`` are journaled (not ``durable=False``) and which ask."""
+    durable = []
+    asks = []
+    for action in plan.actions:
+        options = options_of(action.fn) if action.fn is not None else None
+        durable.append(options is None or bool(getattr(options, "durable", True)))
+        asks.append(options is not None and bool(getattr(options, "ask", False)))
+    return tuple(durable), tuple(asks)
+
+
+def ask_steps(plan: Plan, scope: tuple[str, ...] = ()) -> list[str]:
+    """The ask steps of ``plan`` and of its sub-workflows (``"sub/inner"``)."""
+    found: list[str] = []
+    _, asks = plan_flags(plan)
+    for name, action, ask in zip(plan.names, plan.actions, asks, strict=True):
+        if ask:
+            found.append("/".join((*scope, name)))
+        if action.body is not None:
+            found.extend(ask_steps(action.body, (*scope, name)))
+    return found
+
+
+def values_of(plan: Plan, position: int, value: Any) -> dict[str, Any] | None:
+    """What step ``position`` writes, by key, as its record holds it; ``None`` when the
+    value does not fit the step's keys (writing it raises the proper error)."""
+    key = plan.simple_key[position]
+    if key is not None:
+        return {key: value}
+    keys = plan.keys[position]
+    mapping = plan.actions[position].writes_mapping
+    if mapping is not None:
+        if not isinstance(value, Mapping):
+            return None
+        return {outer: value[inner] for inner, outer in mapping if inner in value}
+    if len(keys) == 1 and not plan.multi_key[position]:
+        return {keys[0]: value}
+    if not isinstance(value, Mapping) or value.keys() != set(keys):
+        return None
+    return {k: value[k] for k in keys}
+
+
+def value_from(plan: Plan, position: int, values: Mapping[str, Any]) -> Any:
+    """The inverse of :func:`values_of`: the value the step returned."""
+    key = plan.simple_key[position]
+    if key is not None:
+        return values[key]
+    keys = plan.keys[position]
+    mapping = plan.actions[position].writes_mapping
+    if mapping is not None:
+        return {inner: values[outer] for inner, outer in mapping if outer in values}
+    if len(keys) == 1 and not plan.multi_key[position]:
+        return values[keys[0]]
+    return dict(values)
+
+
+class StepContexts:
+    """The run's context (``Halt.context``) as a step started inline copies it: the
+    copy carries the :func:`current_step` of the step about to start."""
+
+    __slots__ = ("base", "next")
+
+    def __init__(self, base: contextvars.Context) -> None:
+        self.base = base
+        self.next: CurrentStep | None = None
+
+    def copy(self) -> contextvars.Context:
+        context = self.base.copy()
+        if self.next is not None:
+            context.run(set_current, self.next)
+            self.next = None
+        return context
+
+    def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return self.base.run(fn, *args)
+
+
+class DurableHalt(Halt):
+    """The :class:`Halt` of a durable run tree: it also carries the journal, so that
+    every run of the tree (sub-workflows, loop passes) finds it."""
+
+    __slots__ = ("journal",)
+
+    def __init__(self, journal: Journal) -> None:
+        super().__init__()
+        self.journal = journal
+        self.context = cast(Any, StepContexts(self.context))
+
+
+class Journal:
+    """What one durable run (and all its sub-workflow runs) shares: the store, the
+    records read back on resume, the buffer of records waiting for their commit, the
+    answers given and the asks still pending."""
+
+    def __init__(
+        self, store: Store | None, run_id: str | None, *,
+        records: Iterable[StepRecord] = (), answers: Mapping[str, Any] | None = None,
+        on_ask: OnAsk | None = None,
+    ) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.on_ask = on_ask
+        self.answers: dict[str, Any] = dict(answers or {})
+        #: Questions still waiting for an answer, by ask key (``"approval"``).
+        self.pending: dict[str, Any] = {}
+        self.scopes: dict[tuple[str, ...], dict[tuple[str, int | None], StepRecord]] = {}
+        for record in records:
+            self.scopes.setdefault(record.scope, {})[(record.step, record.item)] = record
+        self.writes: list[StepWrite] = []
+        self.waiting: list[tuple[DurableRun, int, Any, float, bool]] = []
+        self.scheduled = False
+        self.top: DurableRun | None = None
+        self.interrupted = False
+        self.restored = 0
+        self.commits = 0
+        self._flags: dict[int, tuple[Plan, Flags]] = {}
+
+    def flags(self, plan: Plan) -> Flags:
+        """:func:`plan_flags`, computed once per plan."""
+        found = self._flags.get(id(plan))
+        if found is None:
+            found = (plan, plan_flags(plan))
+            self._flags[id(plan)] = found
+        return found[1]
+
+    # -- group commit ---------------------------------------------------------------
+
+    def hold(self, write: StepWrite | None, run: DurableRun, position: int, value: Any,
+             started: float, holds_slot: bool) -> None:
+        """Buffer a finished step's record; its value is written and its successors
+        released once the record is committed."""
+        if write is not None:
+            self.writes.append(write)
+        self.waiting.append((run, position, value, started, holds_slot))
+        self.schedule()
+
+    def add(self, write: StepWrite) -> None:
+        """Buffer a record that releases nothing (an ask, a failure)."""
+        self.writes.append(write)
+        self.schedule()
+
+    def schedule(self) -> None:
+        """Make sure a commit task will run in this instant."""
+        if not self.scheduled:
+            self.scheduled = True
+            assert self.top is not None
+            self.top.spawn(functools.partial(self.committer))
+
+    async def committer(self) -> None:
+        """Commit what finished in this instant, then release what it waited for,
+        running the released plain async steps in this task (see :mod:`._inline`)."""
+        await trio.lowlevel.cancel_shielded_checkpoint()  # zero time: let peers finish
+        assert self.top is not None
+        slots = self.top.slots
+        slots.handing_over = True
+        try:
+            self.flush()
+        except BaseException:
+            slots.handing_over = False
+            slots.handover.clear()
+            raise
+        if not slots.handover:
+            slots.handing_over = False
+            return
+        adopted = drain(slots)
+        if adopted is not None:
+            owner, position, call, started = adopted
+            await owner.run_step(position, call, started)
+
+    def flush(self) -> None:
+        """Commit the buffered records in one transaction, then release the steps that
+        waited for them."""
+        self.scheduled = False
+        self.commit_writes()
+        waiting, self.waiting = self.waiting, []
+        for run, position, value, started, holds_slot in waiting:
+            run.committed(position, value, started, holds_slot)
+
+    def commit_writes(self) -> None:
+        """Commit the buffered records (nothing else)."""
+        writes, self.writes = self.writes, []
+        if writes and self.store is not None:
+            assert self.run_id is not None
+            self.store.commit(self.run_id, writes)
+            self.commits += 1
+
+    # -- reading back ---------------------------------------------------------------
+
+    def records(self, scope: tuple[str, ...]) -> dict[tuple[str, int | None], StepRecord]:
+        """The records of one scope, by (step, item)."""
+        return self.scopes.get(scope, {})
+
+    def restored_event(self, run: Run, step: str, status: str) -> None:
+        """Log :class:`StepRestored`."""
+        self.restored += 1
+        send(run, StepRestored(time=run.now(), step=step, status=status,
+                               scope=run.emit.scope))
+
+
+def send(run: Run, event: Any) -> None:
+    """Log an event of a durable run (and hand it to ``on_event``)."""
+    if run.emit.on_event is None:
+        run.emit.log.append(event)
+    else:
+        run.emit.send(event)
+
+
+def ask_key(scope: tuple[str, ...], step: str) -> str:
+    """How an ask is named in ``result.pending`` and ``answers=``: the step's name,
+    with the path of sub-workflow steps it is inside (``"review/approval"``)."""
+    return "/".join((*scope, step))
