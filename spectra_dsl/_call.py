@@ -29,9 +29,11 @@ def _boxed(fn: Any, kwargs: dict[str, Any]) -> tuple[Any]:
     return (fn(**kwargs),)
 
 
-async def invoke(run: Run, position: int, kwargs: dict[str, Any]) -> Any:
+async def invoke(
+    run: Run, position: int, kwargs: dict[str, Any], item: int | None = None
+) -> Any:
     """Call step ``position`` of ``run`` with ``kwargs``: plainly, or under its timeout
-    and retries."""
+    and retries (``item``: the element, for one call of a mapped step)."""
     plan = run.plan
     if plan.plain[position] and plan.is_async[position]:
         return await plan.fns[position](**kwargs)  # type: ignore[misc]
@@ -39,16 +41,18 @@ async def invoke(run: Run, position: int, kwargs: dict[str, Any]) -> Any:
         return await call_once(run, position, kwargs)
     action = plan.actions[position]
     return await call_with_retries(
-        functools.partial(call_once, run, position, kwargs), step=plan.names[position],
-        retry=action.retry, timeout=action.timeout, emit=run.emit,
+        functools.partial(call_once, run, position, kwargs, item), step=plan.names[position],
+        retry=action.retry, timeout=action.timeout, emit=run.emit, item=item,
     )
 
 
-async def call_once(run: Run, position: int, kwargs: dict[str, Any]) -> Any:
+async def call_once(
+    run: Run, position: int, kwargs: dict[str, Any], item: int | None = None
+) -> Any:
     """One attempt: await the function, run it in a thread, or run the body."""
     action = run.plan.actions[position]
     if action.body is not None:
-        return await run_body(run, position, kwargs)
+        return await run_body(run, position, kwargs, item)
     fn = action.fn
     assert fn is not None
     if run.plan.is_async[position]:
@@ -71,12 +75,17 @@ async def call_once(run: Run, position: int, kwargs: dict[str, Any]) -> Any:
     return value
 
 
-async def run_body(run: Run, position: int, inputs: dict[str, Any]) -> dict[str, Any]:
-    """Run a sub-workflow step in this task (once, or as a loop); return its final state."""
+async def run_body(
+    run: Run, position: int, inputs: dict[str, Any], item: int | None = None
+) -> dict[str, Any]:
+    """Run a sub-workflow step in this task (once, or as a loop); return its final state.
+    One run of a mapped sub-workflow is scoped ``name[item]``."""
     action = run.plan.actions[position]
     body = action.body
     assert body is not None
     name = run.plan.names[position]
+    if item is not None:
+        name = f"{name}[{item}]"
     after = run.after(position, body)
     if action.repeat is None:
         return await run_pass(run, body, inputs, (*run.emit.scope, name), after)

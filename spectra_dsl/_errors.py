@@ -84,13 +84,19 @@ class StepFailed(SpectraError):
 
     ``step`` is the first step that failed and ``__cause__`` its exception;
     ``failures`` maps every step that failed (that one included) to its exception.
+    ``item`` is the index of the element whose call failed, for a mapped step (``None``
+    for an unmapped one, or when the mapped step failed before any call).
     """
 
-    def __init__(self, step: str, failures: Mapping[str, BaseException]) -> None:
+    def __init__(
+        self, step: str, failures: Mapping[str, BaseException], item: int | None = None
+    ) -> None:
         self.step = step
         self.failures = dict(failures)
+        self.item = item
         cause = self.failures[step]
-        message = f"step '{step}' failed: {_describe(cause)}"
+        where = "" if item is None else f" on element {item}"
+        message = f"step '{step}' failed{where}: {_describe(cause)}"
         others = [f"'{name}' ({_describe(exc)})"
                   for name, exc in self.failures.items() if name != step]
         if others:

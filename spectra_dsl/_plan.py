@@ -93,9 +93,9 @@ class Plan:
         setter(self, "keys", graph.keys)
         setter(self, "multi_key", graph.multi_key)
         setter(self, "is_async", graph.is_async)
-        setter(self, "plain", tuple(
+        setter(self, "plain", tuple(  # (a mapped step is never plain: see _map)
             a.fn is not None and a.guard is None and a.retry is None and a.timeout is None
-            for a in self.actions
+            and not m for a, m in zip(self.actions, graph.maps, strict=True)
         ))
         folded = dict(self.reducers)
         for key, writers in self.graph.writers.items():
@@ -117,7 +117,7 @@ class Plan:
         setter(self, "is_body", tuple(a.body is not None for a in actions))
         setter(self, "begun_at_once", tuple(
             a.body is not None and a.repeat is None and a.retry is None and a.timeout is None
-            for a in actions
+            and not m for a, m in zip(actions, graph.maps, strict=True)
         ))
         setter(self, "joined", tuple(s.join is not None for s in steps))
         setter(self, "simple", tuple(

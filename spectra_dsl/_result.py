@@ -47,20 +47,27 @@ class RunResult(Mapping[str, Any]):
         return [e for e in self.events if isinstance(e, kind)]
 
     def intervals(self) -> dict[str, tuple[float, float]]:
-        """When each top-level step started and finished: ``{name: (start, end)}``."""
+        """When each top-level step started and finished: ``{name: (start, end)}``.
+
+        A mapped step has its own span (from its map's start to its last call's end)
+        and one per call, named ``"name[i]"`` for element ``i``."""
         starts: dict[str, float] = {}
         spans: dict[str, tuple[float, float]] = {}
         for event in self.events:
             if event_scope(event):
                 continue
             if isinstance(event, ev.StepStarted):
+                starts[_call_name(event.step, event.item)] = event.time
+            elif isinstance(event, ev.MapStarted):
                 starts[event.step] = event.time
             elif isinstance(event, ev.StepFinished):
-                spans[event.step] = (starts[event.step], event.time)
+                name = _call_name(event.step, event.item)
+                spans[name] = (starts[name], event.time)
         return spans
 
     def ran_together(self, step: str) -> list[str]:
-        """The steps whose run overlapped ``step``'s (which steps ran together)."""
+        """The steps whose run overlapped ``step``'s (which steps ran together); the
+        calls of a mapped step are named ``"name[i]"`` (see :meth:`intervals`)."""
         spans = self.intervals()
         if step not in spans:
             raise KeyError(
@@ -81,6 +88,10 @@ class RunResult(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self.state)
+
+
+def _call_name(step: str, item: int | None) -> str:
+    return step if item is None else f"{step}[{item}]"
 
 
 def event_scope(event: ev.Event) -> tuple[str, ...]:

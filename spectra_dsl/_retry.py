@@ -18,12 +18,13 @@ if TYPE_CHECKING:
 
 async def call_with_retries(
     call: Callable[[], Awaitable[Any]], *, step: str, retry: Retry | None,
-    timeout: float | None, emit: Emitter,
+    timeout: float | None, emit: Emitter, item: int | None = None,
 ) -> Any:
     """Await ``call()``; bound each attempt by ``timeout``; retry as ``retry`` says.
 
     A timed-out attempt raises :class:`StepTimeout` and is retried like an exception
-    in ``retry.on``.  Cancellation is no ``Exception``, so it is never retried.  The
+    in ``retry.on``.  ``item`` is the element, for one call of a mapped step (on
+    its events).  Cancellation is no ``Exception``, so it is never retried.  The
     last failure is raised as it is.
     """
     attempt = 1
@@ -39,7 +40,7 @@ async def call_with_retries(
         else:
             assert deadline.cancelled_caught
             emit.step_timed_out(time=trio.current_time(), step=step, attempt=attempt,
-                                timeout=timeout)
+                                timeout=timeout, item=item)
             error = StepTimeout(step, attempt, timeout)
         if (retry is None or attempt >= retry.attempts
                 or not isinstance(error, (StepTimeout, *retry.on))):
@@ -49,7 +50,7 @@ async def call_with_retries(
             delay += random.uniform(0, retry.jitter * delay)
         attempt += 1
         emit.retry_attempt(time=trio.current_time(), step=step, attempt=attempt, delay=delay,
-                           error=error)
+                           error=error, item=item)
         await trio.sleep(delay)
 
 

@@ -30,6 +30,7 @@ from ._control import guard_holds
 from ._emit import Emitter, EventLog, OnEvent
 from ._errors import EventHandlerError, LoopLimitExceeded, ReducerError, StepFailed
 from ._inline import drain, run_handed_over
+from ._map import MappedStep, mapped_lists, pipelined
 from ._schedule import Schedule
 from ._slots import Slots
 from ._state import Fold
@@ -64,8 +65,9 @@ class Run:
     """One execution of a plan: its state, schedule, slots, event log and failures."""
 
     __slots__ = ("all_done", "callback_error", "depth", "early", "emit", "ended", "failures",
-                 "folds", "halt", "names", "now", "nursery", "on_end", "plan", "priority",
-                 "schedule", "slots", "started", "state", "stopped", "thread_limiter")
+                 "folds", "halt", "items", "maps", "names", "now", "nursery", "on_end",
+                 "plan", "priority", "schedule", "slots", "started", "state", "stopped",
+                 "thread_limiter")
 
     def __init__(
         self, plan: Plan, state: dict[str, Any], slots: Slots, on_event: OnEvent | None,
@@ -87,6 +89,10 @@ class Run:
         self.emit = Emitter([] if log is None else log, scope, on_event, self.callback_failed)
         self.schedule = Schedule(plan.schedule)
         self.failures: dict[str, BaseException] = {}
+        #: The element each failed mapped step failed on.
+        self.items: dict[str, int] = {}
+        #: The mapped steps making their calls (None until the first one begins).
+        self.maps: dict[int, MappedStep] | None = None
         self.callback_error: EventHandlerError | None = None
         self.stopped = False
         self.halt = Halt() if halt is None else halt
@@ -180,7 +186,7 @@ class Run:
             cause.failures.update((k, v) for k, v in self.failures.items() if k != first)
             error = cause
         else:
-            error = StepFailed(first, self.failures)
+            error = StepFailed(first, self.failures, self.items.get(first))
             error.__cause__ = cause
         if self.callback_error is not None:  # on_event raised on WorkflowFailed itself
             self.callback_error.__context__ = error
@@ -228,6 +234,10 @@ class Run:
                     emit.step_ready(time=now, step=self.names[position])
                     requests.append((self.priority[position], self, position))
                     continue
+            maps = self.maps
+            if maps is not None and position in maps:  # started early, fed elementwise
+                maps[position].release(now)
+                continue
             if plan.joined[position]:
                 self.emit_join(position, now)
             if plan.plain[position]:
@@ -245,7 +255,9 @@ class Run:
                 work.extend(self.skip(position, now, reason))
                 continue
             emit.step_ready(time=now, step=self.names[position])
-            if plan.begun_at_once[position] and self.depth < MAX_DEPTH_BEGUN_AT_ONCE:
+            if plan.graph.maps[position]:
+                self.begin_map(position, now)
+            elif plan.begun_at_once[position] and self.depth < MAX_DEPTH_BEGUN_AT_ONCE:
                 requests.extend(self.begin_child(position, now))
             elif plan.is_body[position]:
                 self.spawn(functools.partial(self.run_step, position))  # it takes no slot
@@ -369,6 +381,58 @@ class Run:
         """The length of the outer path after a sub-workflow step (for priorities)."""
         return self.priority[position] - max(body.graph.priority, default=0)
 
+    # -- mapped steps ---------------------------------------------------------------
+
+    def begin_map(self, position: int, now: float) -> None:
+        """A mapped step was released: take its lists and start its calls."""
+        try:
+            kwargs = bind(self, position)
+        except ReducerError as error:
+            self.fail(self.plan.graph.index[error.step], error, holds_slot=False)
+            return
+        try:
+            columns = mapped_lists(self.names[position], self.plan.graph.maps[position],
+                                   kwargs)
+        except Exception as error:  # no list, or zipped lists of different lengths
+            self.fail(position, error, holds_slot=False)
+            return
+        self.open_map(position, kwargs, columns, now, None)
+
+    def open_map(
+        self, position: int, kwargs: dict[str, Any], columns: list[list[Any]], now: float,
+        upstream: MappedStep | None,
+    ) -> None:
+        """Make a mapped step's calls (fed by ``upstream`` elementwise, if given)."""
+        mapped = MappedStep(self, position, kwargs, now)
+        if self.maps is None:
+            self.maps = {}
+        self.maps[position] = mapped
+        graph = self.plan.graph
+        mapped.candidates = [d for d in graph.successors[position]
+                             if graph.maps[d] and pipelined(self, d) == position]
+        mapped.begin(columns, now, upstream)
+        if mapped.candidates and position in self.maps:
+            self.start_pipelined(mapped, now)
+
+    def start_pipelined(self, upstream: MappedStep, now: float) -> None:
+        """Start the steps fed elementwise by ``upstream`` whose other upstreams have
+        all finished (their join as usual): no barrier between the two steps."""
+        if self.halt.halted or not upstream.count:
+            return
+        state = self.state
+        plan = self.plan
+        for position in list(upstream.candidates):
+            if self.schedule.remaining(position) != 1:
+                continue
+            mapped = plan.graph.maps[position][0]
+            if any(name not in state for name in plan.required[position] if name != mapped):
+                continue
+            upstream.candidates.remove(position)
+            kwargs = bind(self, position)
+            kwargs.pop(mapped, None)
+            self.emit.step_ready(time=now, step=self.names[position])
+            self.open_map(position, kwargs, [[None] * upstream.count], now, upstream)
+
     # -- one step -------------------------------------------------------------------
 
     async def run_step(
@@ -436,22 +500,26 @@ class Run:
             self.fail(self.plan.graph.index[error.step], error, holds_slot)
             return None
 
-    def call_failed(self, position: int, error: BaseException, holds_slot: bool) -> bool:
+    def call_failed(
+        self, position: int, error: BaseException, holds_slot: bool,
+        item: int | None = None,
+    ) -> bool:
         """A step's call raised ``error``: report it (failed, or cancelled); True when
-        the error must propagate (a cancellation, a KeyboardInterrupt)."""
+        the error must propagate (a cancellation, a KeyboardInterrupt).  ``item``: the
+        element, for one call of a mapped step."""
         if isinstance(error, trio.Cancelled):
-            self.cancelled(position, holds_slot)
+            self.cancelled(position, holds_slot, item)
             return True
         if isinstance(error, BaseExceptionGroup):
             if error.split(trio.Cancelled)[1] is None:  # only cancellations, from a
-                self.cancelled(position, holds_slot)  # sub-workflow or the step's nursery
+                self.cancelled(position, holds_slot, item)  # sub-workflow or a nursery
                 return True
             if not isinstance(error, Exception):  # a KeyboardInterrupt among them
                 return True
-            self.fail(position, error, holds_slot)  # the step's own nursery failed
+            self.fail(position, error, holds_slot, item)  # the step's own nursery failed
             return False
         if isinstance(error, Exception):
-            self.fail(position, error, holds_slot)
+            self.fail(position, error, holds_slot, item)
             return False
         return True
 
@@ -464,11 +532,11 @@ class Run:
         except Exception as error:  # a multi-key result without exactly its keys
             self.fail(position, error, holds_slot)
 
-    def cancelled(self, position: int, holds_slot: bool) -> None:
+    def cancelled(self, position: int, holds_slot: bool, item: int | None = None) -> None:
         """The run (or one around it) is being cancelled while this step ran: start no
         other step anywhere, then give the slot back."""
         self.halt.halted = True
-        self.emit.step_cancelled(time=self.now(), step=self.names[position])
+        self.emit.step_cancelled(time=self.now(), step=self.names[position], item=item)
         if holds_slot:
             self.slots.release()
 
@@ -483,6 +551,10 @@ class Run:
         if holds_slot:
             self.slots.vacate()
         released = self.schedule.done(position)
+        if self.maps:  # a step a mapped step's successor waited for may be done
+            for mapped in list(self.maps.values()):
+                if mapped.candidates:
+                    self.start_pipelined(mapped, now)
         if released:
             self.submit(self.collect(released, now))
         elif not self.schedule.pending:
@@ -490,11 +562,19 @@ class Run:
         if holds_slot:
             self.slots.fill()
 
-    def fail(self, position: int, error: BaseException, holds_slot: bool = True) -> None:
-        """A step raised: remember it, stop starting steps and cancel the rest."""
+    def fail(
+        self, position: int, error: BaseException, holds_slot: bool = True,
+        item: int | None = None,
+    ) -> None:
+        """A step raised: remember it (and the element, for a call of a mapped step),
+        stop starting steps and cancel the rest."""
         name = self.names[position]
-        self.failures[name] = error
-        self.emit.step_error(time=self.now(), step=name, error=error)
+        if item is None:
+            self.failures[name] = error
+        elif name not in self.failures:  # the first element of a mapped step to fail
+            self.failures[name] = error
+            self.items[name] = item
+        self.emit.step_error(time=self.now(), step=name, error=error, item=item)
         self.stop()
         if holds_slot:
             self.slots.release()

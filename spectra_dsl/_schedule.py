@@ -96,6 +96,10 @@ class Schedule:
         self.pending -= 1
         return self._report(position, False)
 
+    def remaining(self, position: int) -> int:
+        """How many more reports release ``position`` (0 once it was released)."""
+        return self._remaining[position]
+
     def all_tips_skipped(self, position: int) -> bool:
         """True for a released ``Join.ANY`` step none of whose branch tips finished."""
         tips = self._tips[position]

@@ -51,7 +51,9 @@ def guard_view(run: Run, position: int) -> Mapping[str, Any]:
 
 def write_result(run: Run, position: int, value: Any, now: float) -> None:
     """Write step ``position``'s ``value`` to its keys: one plain key, several keys from a
-    mapping, keys folded by a reducer, or keys copied from a sub-workflow's state.
+    mapping, keys folded by a reducer, or keys copied from a sub-workflow's state (for a
+    mapped sub-workflow, each key gets the list of its runs' values, ``None`` for a run
+    that did not write it).
 
     Raises :class:`StepOutputError` for a multi-key result without exactly its keys and
     :class:`ReducerError` when a fold fails."""
@@ -63,7 +65,11 @@ def write_result(run: Run, position: int, value: Any, now: float) -> None:
         return
     keys = plan.keys[position]
     mapping = plan.actions[position].writes_mapping
-    if mapping is not None:
+    if mapping is not None and plan.graph.maps[position]:
+        # A mapped sub-workflow: each key gets the list of the runs' values.
+        for inner, outer in mapping:
+            write(run, outer, [state.get(inner) for state in value], position, now)
+    elif mapping is not None:
         for inner, outer in mapping:
             if inner in value:
                 write(run, outer, value[inner], position, now)
