@@ -10,6 +10,8 @@ from ._diagnostics import Diagnostic as Diagnostic
 from ._diagnostics import Findings as Findings
 from ._diagnostics import Severity as Severity
 from ._diagnostics import format_diagnostics as format_diagnostics
+from ._draw_dot import draw_dot as draw_dot
+from ._draw_mermaid import draw_mermaid as draw_mermaid
 from ._graph import Needed as Needed
 from ._graph import needed as needed
 from ._graph import restrict as restrict
@@ -32,5 +34,5 @@ __all__ = [
     "CODES", "Code", "Compilation", "Diagnostic", "ExecutionGraph", "Findings", "GuardSpec",
     "Needed", "ParamKind", "ParameterSpec", "ReducerSpec", "RepeatSpec", "RetrySpec",
     "Severity", "SourceLocation", "StepKind", "StepSpec", "TypeExpr", "WorkflowSpec",
-    "compile_workflow", "format_diagnostics", "needed", "restrict",
+    "compile_workflow", "draw_dot", "draw_mermaid", "format_diagnostics", "needed", "restrict",
 ]

@@ -93,9 +93,9 @@ class Plan:
         setter(self, "keys", graph.keys)
         setter(self, "multi_key", graph.multi_key)
         setter(self, "is_async", graph.is_async)
-        setter(self, "plain", tuple(  # (a mapped step is never plain: see _map)
+        setter(self, "plain", tuple(
             a.fn is not None and a.guard is None and a.retry is None and a.timeout is None
-            and not m for a, m in zip(self.actions, graph.maps, strict=True)
+            for a in self.actions
         ))
         folded = dict(self.reducers)
         for key, writers in self.graph.writers.items():
@@ -117,7 +117,7 @@ class Plan:
         setter(self, "is_body", tuple(a.body is not None for a in actions))
         setter(self, "begun_at_once", tuple(
             a.body is not None and a.repeat is None and a.retry is None and a.timeout is None
-            and not m for a, m in zip(actions, graph.maps, strict=True)
+            for a in actions
         ))
         setter(self, "joined", tuple(s.join is not None for s in steps))
         setter(self, "simple", tuple(
@@ -132,6 +132,19 @@ class Plan:
 
     def __repr__(self) -> str:
         return f"<Plan {self.graph.name!r}: {len(self.names)} steps>"
+
+    def to_mermaid(self) -> str:
+        """This workflow as a Mermaid flowchart (joins, guards, mapped steps, reducer keys,
+        ``after=`` edges, sub-workflows and loops as subgraphs); the same text as
+        ``spectra-lint --graph mermaid`` draws from the source."""
+        from compiler import draw_mermaid
+        return draw_mermaid(self.graph, {k: r.name for k, r in self.reducers.items()})
+
+    def to_dot(self) -> str:
+        """This workflow as a Graphviz DOT digraph (``dot -Tsvg``); the same text as
+        ``spectra-lint --graph dot`` draws from the source."""
+        from compiler import draw_dot
+        return draw_dot(self.graph, {k: r.name for k, r in self.reducers.items()})
 
     @property
     def steps(self) -> tuple[str, ...]:

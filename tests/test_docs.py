@@ -28,7 +28,7 @@ README = ROOT / "README.md"
 DOCS = sorted((ROOT / "docs").glob("*.md"))
 PAGES = [*DOCS, README]
 NOT_RUNNABLE = "# not runnable"
-LANGUAGES = ("python", "text", "sh", "console", "toml", "json", "yaml")
+LANGUAGES = ("python", "text", "sh", "console", "toml", "json", "yaml", "mermaid")
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```\s*$", re.S | re.M)
 
 #: The pages this suite holds to the newcomer rules (the other pages have owners and

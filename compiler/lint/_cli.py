@@ -94,6 +94,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="exit 0 even when something was found")
     output.add_argument("--quiet", "-q", action="store_true",
                         help="no summary on standard error")
+    output.add_argument("--graph", choices=("mermaid", "dot"), default=None,
+                        help="draw the workflows (Mermaid or Graphviz DOT) instead of "
+                        "checking them")
+    output.add_argument("--workflow", metavar="NAME",
+                        help="with --graph: draw only the workflow of this name")
     output.add_argument("--list-codes", action="store_true",
                         help="list every code with its name and severity, then exit")
     output.add_argument("--version", action="version", version=f"{TOOL_NAME} {TOOL_VERSION}")
@@ -149,6 +154,10 @@ def _main(argv: Sequence[str] | None) -> int:
         _list_codes(sys.stdout)
         return EXIT_CLEAN
     paths: list[str] = args.paths or ["."]
+    if args.graph is not None:
+        from ._graph import run_graph
+        return run_graph(paths, args.graph, args.workflow,
+                         lambda text: _write(text, args.output_file))
     config = _config(args, paths)
     command_line = "command line"
     for option, given in (("--select", args.select), ("--ignore", args.ignore),
