@@ -21,6 +21,7 @@ from examples import (
     llm_branch_comparison,
     multi_check_validation,
     parallel_analysis,
+    ticket_router,
 )
 from spectra_dsl import RunResult, events
 
@@ -222,3 +223,50 @@ def test_main_prints(
         monkeypatch.setitem(delays, key, value / 100)
     module.main()
     assert capsys.readouterr().out.startswith(expected)
+
+
+# -- ticket router (routes with an "otherwise" route, an ordering-only edge) ---------
+
+
+@pytest.mark.parametrize(("severity", "route", "queue"), [
+    ("critical", "escalate", "URGENT: page on-call"),
+    ("Blocker ", "escalate", "URGENT: page on-call"),
+    ("normal", "process", "NORMAL: standard queue"),
+    ("low", "backlog", "BACKLOG: low priority"),
+    ("", "backlog", "BACKLOG: low priority"),
+])
+def test_ticket_router_takes_exactly_one_route(severity: str, route: str, queue: str) -> None:
+    plan = ticket_router.wf.compile()
+    assert plan.diagnostics == ()  # three writers of 'queue', no reducer, no SPX201
+    result = run_virtual(plan.run, {"severity_given": severity, "title": "T"})
+    assert result["queue"] == queue
+    assert result["notify"] == f"routed to [{queue}]: 'T'"
+    skipped = {e.step for e in result.events_of(events.StepSkipped)}
+    assert skipped == {"escalate", "process", "backlog"} - {route}
+    assert started_count(result, "notify") == 1
+
+
+def test_ticket_router_releases_the_claim_after_the_customer_is_told() -> None:
+    result = run_virtual(ticket_router.wf.compile().run,
+                         {"severity_given": "critical", "title": "Pool exhausted"})
+    assert relative(result) == {
+        "classify": (0.0, 0.0625),
+        "escalate": (0.0625, 0.1875),
+        "notify": (0.1875, 0.25),
+        "release_claim": (0.25, 0.28125),  # after=("notify",): it reads nothing of it
+    }
+    assert result["release_claim"] == "released 'Pool exhausted'"
+
+
+def test_ticket_router_main_prints_each_route(capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in list(ticket_router.DELAYS.items()):
+        monkeypatch.setitem(ticket_router.DELAYS, key, value / 100)
+    ticket_router.main([])
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == ("critical: routed to [URGENT: page on-call]: "
+                      "'Database connection pool exhausted'")
+    assert out[1] == "  skipped: process, backlog"
+    assert out[4].startswith("low: routed to [BACKLOG: low priority]")
+    ticket_router.main(["minor", "Typo"])
+    assert capsys.readouterr().out.startswith("minor: routed to [BACKLOG: low priority]: 'Typo'")
