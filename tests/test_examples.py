@@ -270,3 +270,23 @@ def test_ticket_router_main_prints_each_route(capsys: pytest.CaptureFixture[str]
     assert out[4].startswith("low: routed to [BACKLOG: low priority]")
     ticket_router.main(["minor", "Typo"])
     assert capsys.readouterr().out.startswith("minor: routed to [BACKLOG: low priority]: 'Typo'")
+
+
+def test_map_reduce_calls_overlap_two_by_two_and_documents_map_a_sub_workflow() -> None:
+    from examples import map_reduce
+
+    result = run_virtual(map_reduce.jokes.compile().run, {"topic": "farm"})
+    assert len(result["joke"]) == 5 and result["joke"][0].startswith("Why did the farm cats")
+    assert result["best"] == max(result["joke"], key=len)
+    assert map_reduce.timeline(result)[1:4] == [
+        "  joke[0]    0.12s ->  0.38s  ran together with: joke[1]",
+        "  joke[1]    0.12s ->  0.38s  ran together with: joke[0]",
+        "  joke[2]    0.38s ->  0.62s  ran together with: joke[3]",
+    ]
+    assert result.duration == 0.9375
+    found = run_virtual(map_reduce.documents.compile().run, {"query": "trio"},
+                        max_concurrency=4)
+    assert found["score"] == [0.917, 0.458, 0.306]
+    assert found["pick"] == "the text of trio-1.txt"
+    scopes = {e.scope for e in found.events_of(events.StepFinished) if e.scope}
+    assert scopes == {("each[0]",), ("each[1]",), ("each[2]",)}
