@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import attrs
 
-from compiler import Diagnostic, Findings, compile_workflow
+from compiler import Diagnostic, Findings, WorkflowSpec, compile_workflow
 from compiler._gc import paused_gc
 
 from ._discover import discover
@@ -31,8 +31,10 @@ from ._source import Source, load_source, mentions_dsl, read_bytes, unreadable
 #: Codes the join passes emit; skipped for a step whose join= was not followed.
 _JOIN_CODES = frozenset({"SPX102", "SPX103"})
 #: Codes that say something is missing or unused: not reported for a workflow some of
-#: whose steps were not followed (SPX902), since the missing steps may be what they miss.
-FOLLOW_ON_CODES = frozenset({"SPX003", "SPX004", "SPX103", "SPX202", "SPX402"})
+#: whose steps were not followed (SPX902), since the missing steps may be what they miss
+#: (SPX005: ``after=`` naming a step left out; SPX501 of a sub-workflow step: ``map=``
+#: naming an input of a step left out of its body).
+FOLLOW_ON_CODES = frozenset({"SPX003", "SPX004", "SPX005", "SPX103", "SPX202", "SPX402"})
 #: Codes that depend on which keys have a reducer: not reported for a workflow some of
 #: whose reducers were not followed.
 REDUCER_CODES = frozenset({"SPX201", "SPX202"})
@@ -89,7 +91,9 @@ def check_workflow(workflow: StaticWorkflow) -> list[Diagnostic]:
                  if not (d.code in _JOIN_CODES and d.steps and d.steps[0]
                          in workflow.unsure_joins)]
     if workflow.incomplete:
-        found = [d for d in found if d.code not in FOLLOW_ON_CODES]
+        subs = _sub_workflow_steps(workflow.spec)
+        found = [d for d in found if d.code not in FOLLOW_ON_CODES
+                 and not (d.code == "SPX501" and not subs.isdisjoint(d.steps))]
     if workflow.unsure_reducers:
         found = [d for d in found if d.code not in REDUCER_CODES]
     if workflow.unsure_order:
@@ -99,6 +103,22 @@ def check_workflow(workflow: StaticWorkflow) -> list[Diagnostic]:
         found = [d for d in found
                  if not (d.code in MAP_CODES and not unsure.isdisjoint(d.steps))]
     return found
+
+
+def _sub_workflow_steps(spec: WorkflowSpec) -> frozenset[str]:
+    """The names of the sub-workflow steps of ``spec`` and of its bodies."""
+    names: set[str] = set()
+    stack, seen = [spec], set()
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        for step in current.steps:
+            if step.body is not None:
+                names.add(step.name)
+                stack.append(step.body)
+    return frozenset(names)
 
 
 @attrs.frozen

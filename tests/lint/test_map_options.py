@@ -211,3 +211,35 @@ wf.add(sub, name="each", {option}=os.environ["X"])
     assert finding.code == "SPX902"
     assert finding.message.startswith(f"step 'each': {option}=os.environ['X'] is not")
     assert finding.location is not None and finding.location.line == 15
+
+
+PARTLY_READ = '''
+import os
+
+from spectra_dsl import Workflow
+
+wf = Workflow("partly", steps=os.environ["STEPS"])
+
+
+@wf.step(after=("clean_up",), map="urls")
+async def publish(urls: str) -> str:
+    return urls
+
+
+@wf.step(map="nope")
+async def wrong(urls: str) -> str:
+    return urls
+
+
+sub = Workflow("sub", steps=os.environ["SUB_STEPS"])
+wf.add(sub, name="each", map="document")
+'''
+
+
+def test_a_workflow_read_in_part_names_no_missing_step() -> None:
+    """after= and a mapped sub-workflow's map= may name steps left out (SPX902): no
+    SPX005 and no SPX501 for them; a step's own map= is still checked."""
+    found = lint_source(PARTLY_READ, "partly.py")
+    assert sorted(d.code for d in found) == ["SPX501", "SPX902", "SPX902"]
+    (wrong,) = [d for d in found if d.code == "SPX501"]
+    assert wrong.steps == ("wrong",)
