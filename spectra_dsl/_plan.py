@@ -5,7 +5,8 @@ from __future__ import annotations
 import difflib
 import inspect
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import attrs
@@ -16,11 +17,13 @@ from compiler import Diagnostic, ExecutionGraph
 from ._control import Repeat, Retry
 from ._emit import OnEvent
 from ._errors import InputError
+from ._outputs import graph_for, output_names
 from ._result import RunResult
 from ._runner import Run
 from ._schedule import ScheduleTable
 from ._slots import Slots
 from ._state import ReducerInfo
+from ._stream import EventStream, open_stream
 
 
 def check_limit(max_concurrency: object, what: str = "max_concurrency") -> int | None:
@@ -81,6 +84,8 @@ class Plan:
     inline: tuple[bool, ...] = attrs.field(init=False)
     #: Plain function steps with no join and no race: ready unless an input is missing.
     simple: tuple[bool, ...] = attrs.field(init=False)
+    #: The plans that give only some outputs, by the names asked for (see for_outputs).
+    subsets: dict[tuple[str, ...], Plan] = attrs.field(init=False, factory=dict, eq=False)
 
     def __attrs_post_init__(self) -> None:
         graph = self.graph
@@ -93,9 +98,9 @@ class Plan:
         setter(self, "keys", graph.keys)
         setter(self, "multi_key", graph.multi_key)
         setter(self, "is_async", graph.is_async)
-        setter(self, "plain", tuple(
+        setter(self, "plain", tuple(  # (a mapped step is never plain: see _map)
             a.fn is not None and a.guard is None and a.retry is None and a.timeout is None
-            for a in self.actions
+            and not m for a, m in zip(self.actions, graph.maps, strict=True)
         ))
         folded = dict(self.reducers)
         for key, writers in self.graph.writers.items():
@@ -117,7 +122,7 @@ class Plan:
         setter(self, "is_body", tuple(a.body is not None for a in actions))
         setter(self, "begun_at_once", tuple(
             a.body is not None and a.repeat is None and a.retry is None and a.timeout is None
-            for a in actions
+            and not m for a, m in zip(actions, graph.maps, strict=True)
         ))
         setter(self, "joined", tuple(s.join is not None for s in steps))
         setter(self, "simple", tuple(
@@ -151,20 +156,49 @@ class Plan:
         """The step names in plan order."""
         return self.names
 
-    def check_inputs(self, inputs: Mapping[str, Any]) -> None:
-        """Raise :class:`InputError` naming every missing and every unknown input."""
+    def check_inputs(self, inputs: Mapping[str, Any], accepting: Plan | None = None) -> None:
+        """Raise :class:`InputError` naming every missing and every unknown input.
+
+        ``accepting`` is the plan whose inputs are known (the whole plan, when this one
+        runs only some outputs: an input it takes is no error, even if unused here).
+        """
         graph = self.graph
         missing = {k: v for k, v in graph.required_inputs.items() if k not in inputs}
+        whole = self if accepting is None else accepting
+        accepted = whole.accepted_inputs()
+        unknown = [k for k in inputs if k not in accepted]
+        if missing or unknown:
+            written = {k: tuple(whole.names[w] for w in whole.graph.writers[k])
+                       for k in unknown if k in whole.graph.writers}
+            near = {k: close for k in unknown if k not in written
+                     for close in [whole.near_miss(k, accepted)] if close is not None}
+            raise InputError(graph.name, missing, unknown, sorted(accepted), written, near)
+
+    def accepted_inputs(self) -> set[str]:
+        """The names a run of this plan accepts as inputs."""
+        graph = self.graph
         accepted = set(graph.required_inputs) | set(graph.optional_inputs)
         if graph.declared_inputs is not None:
             accepted |= graph.declared_inputs
-        unknown = [k for k in inputs if k not in accepted]
-        if missing or unknown:
-            written = {k: tuple(self.names[w] for w in graph.writers[k])
-                       for k in unknown if k in graph.writers}
-            near = {k: close for k in unknown if k not in written
-                     for close in [self.near_miss(k, accepted)] if close is not None}
-            raise InputError(graph.name, missing, unknown, sorted(accepted), written, near)
+        return accepted
+
+    def for_outputs(self, outputs: Iterable[str] | str) -> Plan:
+        """The plan that gives only ``outputs`` (step names or keys): those steps and
+        every step they need, nothing else.  Built once per tuple of names.
+
+        Raises :class:`OutputError` (a :class:`SpectraError`) naming every name that is
+        neither a step nor a key.
+        """
+        names = output_names(outputs)
+        cached = self.subsets.get(names)
+        if cached is not None:
+            return cached
+        graph = graph_for(self.graph, names)
+        index = self.graph.index
+        plan = Plan(graph, tuple(self.actions[index[n]] for n in graph.names),
+                    self.reducers, self.max_concurrency, self.diagnostics)
+        self.subsets[names] = plan
+        return plan
 
     def near_miss(self, name: str, accepted: set[str]) -> tuple[str, str] | None:
         """The input, key or step ``name`` is a near miss of, and what that is."""
@@ -192,26 +226,45 @@ class Plan:
         self,
         inputs: Mapping[str, Any] | None = None,
         *,
+        outputs: Iterable[str] | None = None,
         max_concurrency: int | None = None,
         on_event: OnEvent | None = None,
     ) -> RunResult:
         """Run the workflow inside a trio program and return its final state and events.
 
         Every step starts the moment its inputs are ready; at most ``max_concurrency``
-        (this call's, else the workflow's) run at once.  Raises :class:`InputError`
-        before any step starts if inputs are missing or unknown, and
-        :class:`StepFailed` if a step raises (the other running steps are cancelled).
+        (this call's, else the workflow's) run at once.  With ``outputs=("digest",)``
+        only the steps those outputs (step names or keys) need are run, and only their
+        inputs are required.  Raises :class:`InputError` before any step starts if
+        inputs are missing or unknown, and :class:`StepFailed` if a step raises (the
+        other running steps are cancelled).
         """
+        plan, given, limit = self._prepare(inputs, outputs, max_concurrency, on_event)
+        return await plan._execute(given, limit, on_event)
+
+    def _prepare(
+        self, inputs: Mapping[str, Any] | None, outputs: Iterable[str] | None,
+        max_concurrency: int | None, on_event: OnEvent | None,
+    ) -> tuple[Plan, dict[str, Any], int | None]:
+        """Check a run's options before it starts: the plan to run (this one, or the
+        part ``outputs`` need), its inputs and its concurrency limit."""
         check_on_event(on_event)
         if inputs is not None and not isinstance(inputs, Mapping):
             raise TypeError(
                 f"inputs must be a mapping of input names to values, such as "
                 f"{{'url': ...}}, not {type(inputs).__name__}"
             )
+        plan = self if outputs is None else self.for_outputs(outputs)
         given = dict(inputs or {})
-        self.check_inputs(given)
+        plan.check_inputs(given, self)
         limit = check_limit(max_concurrency if max_concurrency is not None
                             else self.max_concurrency)
+        return plan, given, limit
+
+    async def _execute(
+        self, given: dict[str, Any], limit: int | None, on_event: OnEvent | None
+    ) -> RunResult:
+        """Run this plan on inputs already checked."""
         slots = Slots(limit)
         run = Run(self, given, slots, on_event)
         started = trio.current_time()
@@ -224,14 +277,38 @@ class Plan:
         self,
         inputs: Mapping[str, Any] | None = None,
         *,
+        outputs: Iterable[str] | None = None,
         max_concurrency: int | None = None,
         on_event: OnEvent | None = None,
     ) -> RunResult:
         """Run the workflow in a new trio event loop (``trio.run``) and return the result."""
-        return trio.run(
-            lambda: self.run(inputs, max_concurrency=max_concurrency, on_event=on_event)
-        )
+        return trio.run(lambda: self.run(inputs, outputs=outputs,
+                                         max_concurrency=max_concurrency, on_event=on_event))
 
+    def stream(
+        self,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        outputs: Iterable[str] | None = None,
+        max_concurrency: int | None = None,
+    ) -> AbstractAsyncContextManager[EventStream]:
+        """Run the workflow and read its events as they happen::
+
+            async def main() -> None:
+                async with plan.stream({"url": "https://example.org"}) as events:
+                    async for event in events:
+                        print(event)
+                print(events.result["merge"])
+
+            trio.run(main)
+
+        The events are exactly ``result.events``, in order; the run never waits for
+        the reader.  A failing step raises :class:`StepFailed` from the ``async for``;
+        leaving the ``async with`` before the end cancels the run.  Options as for
+        :meth:`run` (inputs and ``outputs`` are checked here, before anything runs).
+        """
+        plan, given, limit = self._prepare(inputs, outputs, max_concurrency, None)
+        return open_stream(plan, given, limit)
 
 def check_on_event(on_event: object) -> None:
     """Refuse an ``on_event`` that is no plain function of one event (an ``async def``
