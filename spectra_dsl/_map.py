@@ -185,6 +185,7 @@ class MappedStep:
         if run.halt.halted:
             return
         priority = run.priority[self.position]
+        slots = run.slots
         ready = self.ready
         while self.in_flight < self.window:
             if ready is None:
@@ -198,10 +199,15 @@ class MappedStep:
                 break
             self.in_flight += 1
             run.emit.step_ready(time=now, step=self.name, item=item)
-            if self.takes_slot:
-                run.slots.request(priority, self, item)
-            else:
+            if not self.takes_slot:
                 self.start(item)
+            elif slots.limit is None and run.nursery is not None:  # no limit: start it
+                slots.in_flight += 1
+                if slots.in_flight > slots.peak:
+                    slots.peak = slots.in_flight
+                run.nursery.start_soon(self.call, item)
+            else:
+                slots.request(priority, self, item)
 
     def start(self, position: int) -> bool:
         """Start element ``position`` in the slot it was given (the Slots callback)."""
@@ -218,7 +224,7 @@ class MappedStep:
             if self.takes_slot:
                 run.slots.release()
             return
-        kwargs = dict(self.base)
+        kwargs = self.base.copy()
         for name, column in zip(self.names, self.columns, strict=True):
             kwargs[name] = column[item]
         started = run.now()
