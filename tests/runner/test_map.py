@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import trio
+import trio.testing
 
 from spectra_dsl import Join, Retry, StepFailed, Workflow, events, reducers
 from tests.helpers import run_virtual
@@ -385,3 +386,98 @@ def test_a_failing_upstream_element_starts_no_more_downstream_calls() -> None:
     assert caught.value.step == "fetch" and caught.value.item == 1
     started = [e.item for e in log if isinstance(e, events.StepStarted) and e.step == "parse"]
     assert started == [0]
+
+
+def test_plain_def_steps_map_in_worker_threads() -> None:
+    wf = Workflow("m")
+    _lister(wf, [1, 2, 3])
+
+    @wf.step(map="numbers")
+    def squared(numbers: int) -> int:
+        return numbers * numbers
+
+    # (threads and a mock clock that jumps do not mix: real time, no sleep)
+    assert wf.compile().run_sync(max_concurrency=2)["squared"] == [1, 4, 9]
+
+
+def test_a_long_list_under_a_limit_never_holds_more_tasks_than_the_limit() -> None:
+    class Tasks(trio.abc.Instrument):
+        def __init__(self) -> None:
+            self.alive = self.peak = 0
+
+        def task_spawned(self, task: trio.lowlevel.Task) -> None:
+            self.alive += 1
+            self.peak = max(self.peak, self.alive)
+
+        def task_exited(self, task: trio.lowlevel.Task) -> None:
+            self.alive -= 1
+
+    wf = Workflow("m")
+    _lister(wf, list(range(2000)))
+
+    @wf.step(map="numbers")
+    async def work(numbers: int) -> int:
+        await trio.sleep(1)
+        return numbers
+
+    tasks = Tasks()
+    plan = wf.compile()
+    result = trio.run(lambda: plan.run(max_concurrency=8), instruments=[tasks],
+                      clock=trio.testing.MockClock(autojump_threshold=0))
+    assert result["work"] == list(range(2000)) and result.duration == 250
+    assert tasks.peak <= 8 + 4  # the calls, plus trio's and the run's own few tasks
+
+
+def test_cancelling_the_run_cancels_the_calls_in_flight_and_starts_no_more() -> None:
+    wf = Workflow("m")
+    _lister(wf, [0, 1, 2, 3])
+    started: list[int] = []
+
+    @wf.step(map="numbers")
+    async def work(numbers: int) -> int:
+        started.append(numbers)
+        await trio.sleep(10)
+        return numbers
+
+    log: list[events.Event] = []
+    plan = wf.compile()
+
+    async def main() -> None:
+        with trio.move_on_after(5):
+            await plan.run(max_concurrency=2, on_event=log.append)
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    assert sorted(started) == [0, 1]
+    cancelled = sorted(e.item for e in log if isinstance(e, events.StepCancelled)
+                       if e.item is not None)
+    assert cancelled == [0, 1]
+
+
+def test_three_mapped_steps_pipeline_through_and_a_reducer_folds_the_last_once() -> None:
+    wf = Workflow("m")
+    _lister(wf, [0, 1, 2])
+
+    @wf.step(map="numbers")
+    async def a(numbers: int) -> int:
+        await trio.sleep(3 - numbers)
+        return numbers
+
+    @wf.step(map="a")
+    async def b(a: int) -> int:
+        await trio.sleep(1)
+        return a * 10
+
+    @wf.step(map="b", writes="out")
+    async def c(b: int) -> int:
+        await trio.sleep(1)
+        return b + 1
+
+    wf.reducer("out", reducers.extend)
+
+    result = run_virtual(wf)
+    assert result["b"] == [0, 10, 20] and result["out"] == [1, 11, 21]
+    spans = result.intervals()
+    assert spans["c[2]"] == (2.0, 3.0) and spans["c[0]"] == (4.0, 5.0)
+    assert result.duration == 5  # c[2] ended at 3, before a finished: no barrier
+    writes = [e for e in result.events_of(events.StateWritten) if e.step == "c"]
+    assert len(writes) == 1
