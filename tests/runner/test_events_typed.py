@@ -41,6 +41,18 @@ def every_kind_of_event() -> Workflow:
 
     wf.add(body, name="loop", writes=("inc",),
            repeat=Repeat(until=lambda inc: inc >= 2, max_iterations=3, carry={"inc": "n"}))
+
+    @wf.step
+    async def letters() -> list[str]:
+        return ["a", "b"]
+
+    @wf.step(map="letters", retry=Retry(attempts=2, backoff=1.0))
+    async def shout(letters: str) -> str:
+        tries[letters] = tries.get(letters, 0) + 1
+        if letters == "b" and tries[letters] == 1:
+            raise ValueError("once")
+        return letters.upper()
+
     return wf
 
 
@@ -53,7 +65,9 @@ def test_lazy_and_eager_events_are_equal() -> None:
     assert sorted(map(fields, lazy.events)) == sorted(map(fields, eager.events))
     kinds = {type(e) for e in lazy.events}
     assert {events.StepTimedOut, events.RetryAttempt, events.StepSkipped,
-            events.JoinReleased, events.LoopIteration, events.StateWritten} <= kinds
+            events.JoinReleased, events.LoopIteration, events.StateWritten,
+            events.MapStarted, events.MapFinished} <= kinds
+    assert {e.item for e in lazy.events_of(events.RetryAttempt)} == {None, 1}
 
 
 def fields(event: events.Event) -> str:
