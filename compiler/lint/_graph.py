@@ -30,11 +30,13 @@ DRAWERS: Mapping[str, Callable[[ExecutionGraph, Mapping[str, str]], str]] = {
 
 @attrs.frozen
 class Drawings:
-    """The drawings of the workflows found (in file, then source order), and why any
-    workflow asked for was not drawn."""
+    """The drawings of the workflows found (in file, then source order) as
+    ``(workflow name, text)``, what the user should know about them, and how many
+    workflows asked for were not drawn (they have compile errors)."""
 
-    drawings: tuple[str, ...]
+    drawings: tuple[tuple[str, str], ...]
     problems: tuple[str, ...]
+    not_drawn: int = 0
 
 
 def draw_paths(paths: Sequence[str], fmt: str, workflow: str | None = None,
@@ -42,8 +44,9 @@ def draw_paths(paths: Sequence[str], fmt: str, workflow: str | None = None,
     """Draw every workflow (or only those named ``workflow``) of the files under
     ``paths`` in ``fmt`` (``"mermaid"`` or ``"dot"``), without importing them."""
     draw = DRAWERS[fmt]
-    drawings: list[str] = []
+    drawings: list[tuple[str, str]] = []
     problems: list[str] = []
+    not_drawn = 0
     loader = Loader()
     found = False
     with paused_gc():
@@ -61,15 +64,17 @@ def draw_paths(paths: Sequence[str], fmt: str, workflow: str | None = None,
                 if compiled.graph is None:
                     problems.append(f"{where} has errors, so it is not drawn; run "
                                     f"spectra-lint {shown(path)} to see them")
+                    not_drawn += 1
                     continue
                 if static.incomplete or static.unsure_order:
                     problems.append(f"{where}: some steps or after= were not followed "
                                     "from the source; the drawing may miss them")
-                drawings.append(draw(compiled.graph, reducer_names(spec.reducers)))
+                drawings.append((spec.name,
+                                 draw(compiled.graph, reducer_names(spec.reducers))))
     if not found:
         named = f"no workflow named '{workflow}'" if workflow is not None else "no workflow"
         problems.append(f"{named} found in {', '.join(shown(p) for p in paths)}")
-    return Drawings(tuple(drawings), tuple(problems))
+    return Drawings(tuple(drawings), tuple(problems), not_drawn)
 
 
 def run_graph(paths: Sequence[str], fmt: str, workflow: str | None,
@@ -79,8 +84,7 @@ def run_graph(paths: Sequence[str], fmt: str, workflow: str | None,
     nothing was drawn, else 0."""
     result = draw_paths(paths, fmt, workflow)
     if result.drawings:
-        write("\n".join(result.drawings))
+        write("\n".join(text for _, text in result.drawings))
     for problem in result.problems:
         sys.stderr.write(f"spectra-lint: {problem}\n")
-    not_drawn = any("not drawn" in p for p in result.problems)
-    return 1 if not_drawn or not result.drawings else 0
+    return 1 if result.not_drawn or not result.drawings else 0
