@@ -54,21 +54,23 @@ class CurrentStep:
         return path if self.item is None else f"{path}[{self.item}]"
 
 
-_CURRENT: contextvars.ContextVar[CurrentStep | None] = contextvars.ContextVar(
-    "spectra_current_step", default=None)
+#: The step call running: (run_id, scope, step, item), made into a CurrentStep on demand.
+CURRENT: contextvars.ContextVar[tuple[str | None, tuple[str, ...], str, int | None] | None] = (
+    contextvars.ContextVar("spectra_current_step", default=None))
 
 
 def current_step() -> CurrentStep:
     """The step call running in this task (its run id, scope, step, item, attempt and
-    stable ``key``).  Raises ``LookupError`` outside a step of a run."""
-    found = _CURRENT.get()
+    stable ``key``).  Raises ``LookupError`` outside a step of a run with a store or
+    ``on_ask=`` (a plain run does not track it)."""
+    found = CURRENT.get()
     if found is None:
         raise LookupError(
-            "current_step() was called outside a step: call it from inside a step "
-            "function while its workflow runs")
-    return found
+            "current_step() was called outside a step of a durable run: call it from "
+            "inside a step function while its workflow runs with store= (or on_ask=)")
+    return CurrentStep(*found)
 
 
-def set_current(step: CurrentStep) -> None:
-    """Make ``step`` what :func:`current_step` returns in this context."""
-    _CURRENT.set(step)
+def set_current(step: tuple[str | None, tuple[str, ...], str, int | None]) -> None:
+    """Make ``step`` (run id, scope, step, item) what :func:`current_step` tells."""
+    CURRENT.set(step)

@@ -4,14 +4,15 @@ and asks a person (see :mod:`._journal` for what is recorded when)."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from ._ask import Ask, CurrentStep, set_current
+from ._ask import CURRENT, Ask
 from ._durable_events import StepAsked
 from ._emit import EventLog, OnEvent
 from ._errors import ReducerError, SpectraError
 from ._journal import DurableHalt, StepContexts, ask_key, send, value_from, values_of
+from ._map import MappedStep
 from ._runner import Halt, Request, Run
 from ._slots import Slots
 from ._store_base import Store
@@ -27,8 +28,8 @@ class DurableRun(Run):
     asks a person.  Every run of the tree shares the :class:`Journal` held by its
     :class:`DurableHalt`."""
 
-    __slots__ = ("answered", "asked", "asks", "durable", "journal", "parked", "restore",
-                 "started_args")
+    __slots__ = ("answered", "asked", "asks", "contexts", "durable", "journal", "parked",
+                 "raced", "restore", "started_args")
 
     def __init__(
         self, plan: Plan, state: dict[str, Any], slots: Slots, on_event: OnEvent | None,
@@ -43,6 +44,9 @@ class DurableRun(Run):
         journal = halt.journal
         self.journal = journal
         self.durable, self.asks = journal.flags(plan)
+        self.contexts = cast(StepContexts, halt.context)
+        #: Join.ANY steps, whose first arguments are recorded.
+        self.raced = plan.schedule.tips
         #: Recorded steps to restore: their values as they returned them.
         self.restore: dict[int, Any] = {}
         #: ``Join.ANY`` steps that had started: the arguments of their first call.
@@ -169,16 +173,18 @@ class DurableRun(Run):
         before its first call."""
         name = self.names[position]
         journal = self.journal
-        current = CurrentStep(journal.run_id, self.emit.scope, name)
-        set_current(current)
-        cast(StepContexts, self.halt.context).next = current
-        first = self.started_args.pop(position, None)
-        if first is not None:
-            return first
+        current = (journal.run_id, self.emit.scope, name, None)
+        CURRENT.set(current)
+        self.contexts.next = current
+        if self.started_args:
+            first = self.started_args.pop(position, None)
+            if first is not None:
+                return first
         kwargs = super().arguments(position, holds_slot)
+        if not self.raced[position] or kwargs is None:
+            return kwargs
         store = journal.store
-        if (kwargs is not None and store is not None and journal.run_id is not None
-                and self.plan.schedule.tips[position] and self.durable[position]):
+        if store is not None and journal.run_id is not None and self.durable[position]:
             try:
                 write = store.record(name, "started", scope=self.emit.scope, values=kwargs)
             except Exception as error:
@@ -208,6 +214,22 @@ class DurableRun(Run):
         requests = child.begin(now)
         self.spawn(functools.partial(self.await_child, position, child))
         return requests
+
+    def start_pipelined(self, upstream: Any, now: float) -> None:
+        """A journaled run starts no mapped step elementwise before its upstream's
+        record is committed: it waits for its release like any step."""
+        if self.journal.store is None:
+            super().start_pipelined(upstream, now)
+
+    def spawn(self, task: functools.partial[Coroutine[Any, Any, None]]) -> None:
+        """As :meth:`Run.spawn`; a mapped step's call learns who it is
+        (``current_step()`` with its ``item``)."""
+        bound = task.func
+        if getattr(bound, "__func__", None) is MappedStep.call:
+            mapped = cast(MappedStep, bound.__self__)  # type: ignore[attr-defined]
+            current = (self.journal.run_id, self.emit.scope, mapped.name, task.args[0])
+            task = functools.partial(_as_step, current, task)
+        super().spawn(task)
 
     # -- finishing steps ------------------------------------------------------------
 
@@ -348,6 +370,12 @@ class DurableRun(Run):
             self.all_done.set()
             return
         super().end()
+
+
+async def _as_step(current: tuple[str | None, tuple[str, ...], str, int | None],
+                   task: functools.partial[Coroutine[Any, Any, None]]) -> None:
+    CURRENT.set(current)
+    await task()
 
 
 class AskWithoutAnswer(SpectraError):

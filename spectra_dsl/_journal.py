@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import trio
 
-from ._ask import CurrentStep, set_current
+from ._ask import CURRENT
 from ._durable_events import StepRestored
 from ._inline import drain
 from ._runner import Halt, Run
@@ -115,12 +115,12 @@ class StepContexts:
 
     def __init__(self, base: contextvars.Context) -> None:
         self.base = base
-        self.next: CurrentStep | None = None
+        self.next: tuple[str | None, tuple[str, ...], str, int | None] | None = None
 
     def copy(self) -> contextvars.Context:
         context = self.base.copy()
         if self.next is not None:
-            context.run(set_current, self.next)
+            context.run(CURRENT.set, self.next)
             self.next = None
         return context
 

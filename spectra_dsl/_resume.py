@@ -14,6 +14,7 @@ pending, then the run is driven again from its stored inputs with its records.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -53,8 +54,22 @@ class DurableResult(RunResult):
     pending: Mapping[str, Any] = attrs.field(factory=dict)
 
 
+#: Fingerprints already computed, by plan (id, a weak reference to tell reuse of an id).
+_PRINTS: dict[int, tuple[weakref.ref[Plan], tuple[str, dict[str, str]]]] = {}
+
+
 def fingerprints(plan: Plan) -> tuple[str, dict[str, str]]:
-    """The plan's fingerprint and its steps' (sub-workflow steps as ``"sub/inner"``)."""
+    """The plan's fingerprint and its steps' (sub-workflow steps as ``"sub/inner"``),
+    computed once per plan (what a step closes over is read when first computed)."""
+    found = _PRINTS.get(id(plan))
+    if found is not None and found[0]() is plan:
+        return found[1]
+    made = _fingerprints(plan)
+    _PRINTS[id(plan)] = (weakref.ref(plan, lambda _: _PRINTS.pop(id(plan), None)), made)
+    return made
+
+
+def _fingerprints(plan: Plan) -> tuple[str, dict[str, str]]:
     prints = step_fingerprints(_sources(plan))
     graph = plan.graph
     shape = (graph.names, graph.predecessors, graph.joins, plan.keys,
