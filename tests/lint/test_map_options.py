@@ -85,6 +85,20 @@ async def marked(docs: str) -> str:
     return docs
 
 
+async def called(pages: str) -> str:
+    return pages
+
+
+wf.step(called, map="pages", after=("one",))
+
+
+async def recorded(pages: str) -> str:
+    return pages
+
+
+step(map="pages", concurrency=3)(recorded)
+wf.step(recorded)
+
 sub = Workflow("per-doc", steps=[marked])
 wf.add(sub, name="each", map="pages", concurrency=3, after=("routed",),
        when=~match(kind="x"))
@@ -105,7 +119,7 @@ def _pairs(tmp_path: Path, source: str) -> list[tuple[StepSpec, StepSpec]]:
 
 def test_the_new_options_read_as_the_runtime_reads_them(tmp_path: Path) -> None:
     pairs = _pairs(tmp_path, OPTION_FORMS)
-    assert len(pairs) == 13  # 10 steps and 2 sub-workflows in "forms", 1 in "per-doc"
+    assert len(pairs) == 15  # 12 steps and 2 sub-workflows in "forms", 1 in "per-doc"
     for live, static in pairs:
         for field in FIELDS:
             assert getattr(static, field) == getattr(live, field), (live.name, field)
@@ -120,6 +134,8 @@ def test_the_new_options_read_as_the_runtime_reads_them(tmp_path: Path) -> None:
     assert by_name["not_billing"].guard is not None and by_name["not_billing"].guard.negated
     assert by_name["never"].map == ()
     assert by_name["each"].map == ("pages",) and by_name["each"].after == ("routed",)
+    assert by_name["called"].after == ("one",)
+    assert (by_name["recorded"].map, by_name["recorded"].concurrency) == (("pages",), 3)
 
 
 def test_the_new_options_raise_no_reading_finding() -> None:
