@@ -236,6 +236,8 @@ class Run:
                     continue
             maps = self.maps
             if maps is not None and position in maps:  # started early, fed elementwise
+                if plan.joined[position]:
+                    self.emit_join(position, now)
                 maps[position].release(now)
                 continue
             if plan.joined[position]:

@@ -481,3 +481,27 @@ def test_three_mapped_steps_pipeline_through_and_a_reducer_folds_the_last_once()
     assert result.duration == 5  # c[2] ended at 3, before a finished: no barrier
     writes = [e for e in result.events_of(events.StateWritten) if e.step == "c"]
     assert len(writes) == 1
+
+
+def test_a_step_maps_over_an_input_and_inside_a_sub_workflow() -> None:
+    body = Workflow("body")
+
+    @body.step(map="urls", concurrency=1)
+    async def fetched(urls: str) -> str:
+        await trio.sleep(1)
+        return urls + "!"
+
+    wf = Workflow("outer")
+
+    @wf.step(map="urls")
+    async def direct(urls: str) -> str:
+        await trio.sleep(1)
+        return urls
+
+    wf.add(body, name="inner", writes=("fetched",))
+    result = run_virtual(wf, {"urls": ("a", "b")}, max_concurrency=4)
+    assert result["direct"] == ["a", "b"] and result["fetched"] == ["a!", "b!"]
+    assert result.duration == 2
+    inner = [(e.item, e.time) for e in result.events_of(events.StepFinished)
+             if e.scope == ("inner",) and e.step == "fetched"]
+    assert inner == [(0, 1.0), (1, 2.0), (None, 2.0)]
