@@ -106,6 +106,32 @@ def test_step_finished_carries_the_value_as_it_happens() -> None:
                              "entities": ["trio"], "merge": "0.5 ['trio']"}
 
 
+def test_a_mapped_step_streams_each_calls_value_then_the_list() -> None:
+    wf = Workflow("jokes", max_concurrency=2)
+
+    @wf.step
+    async def subjects(topic: str) -> list[str]:
+        return [f"{topic} {kind}" for kind in ("owners", "toys", "naps")]
+
+    @wf.step(map="subjects")
+    async def joke(subjects: str) -> str:
+        await trio.sleep(3 if subjects.endswith("owners") else 1)
+        return f"a joke about {subjects}"
+
+    async def main() -> list[tuple[float, int | None, Any]]:
+        async with wf.compile().stream({"topic": "cats"}) as stream:
+            return [(e.time, e.item, e.value) async for e in stream
+                    if isinstance(e, events.StepFinished) and e.step == "joke"]
+
+    per_item = virtual(main)
+    # Two at a time: 'toys' ends at 1, then 'naps' runs 1..2; 'owners' takes 3 s.
+    assert per_item == [(1.0, 1, "a joke about cats toys"),
+                        (2.0, 2, "a joke about cats naps"),
+                        (3.0, 0, "a joke about cats owners"),
+                        (3.0, None, ["a joke about cats owners", "a joke about cats toys",
+                                     "a joke about cats naps"])]
+
+
 def failing() -> Workflow:
     wf = Workflow("failing")
 
