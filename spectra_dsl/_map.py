@@ -201,11 +201,11 @@ class MappedStep:
             run.emit.step_ready(time=now, step=self.name, item=item)
             if not self.takes_slot:
                 self.start(item)
-            elif slots.limit is None and run.nursery is not None:  # no limit: start it
+            elif slots.limit is None:  # no limit: start it now
                 slots.in_flight += 1
                 if slots.in_flight > slots.peak:
                     slots.peak = slots.in_flight
-                run.nursery.start_soon(self.call, item)
+                run.spawn(functools.partial(self.call, item))
             else:
                 slots.request(priority, self, item)
 
