@@ -8,7 +8,8 @@ a .NET workflow library), in Python.
 ``join=Join.ALL``.  No edge says "parallel": the parameter names are the graph.
 
 Run it with ``python examples/parallel_analysis.py``; it prints the merged result and
-a timeline of which steps ran together (about 0.7 s in all).
+the run's timeline (``result.timeline()``: a bar per step, which steps ran together,
+which branches the join waited for), about 0.7 s in all.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import itertools
 
 import trio
 
-from spectra_dsl import Join, Plan, RunResult, Workflow, events
+from spectra_dsl import Join, Workflow
 
 #: How long each stand-in step takes, in seconds (binary fractions, so virtual-time
 #: tests can compare times exactly).
@@ -68,36 +69,13 @@ async def merge(sentiment: float, entities: list[str]) -> dict[str, object]:
     return {"sentiment": sentiment, "entities": entities}
 
 
-def timeline(plan: Plan, result: RunResult) -> list[str]:
-    """One line per step: when it ran (seconds from the start), what ran beside it, and
-    for a join, which branches had arrived when it was released."""
-    joins = {
-        e.step: e for e in result.events_of(events.JoinReleased)
-        if isinstance(e, events.JoinReleased)
-    }
-    lines = []
-    spans = result.intervals()
-    for name in plan.steps:  # plan order: the order a sequential run would take
-        start, end = spans[name]
-        together = result.ran_together(name)
-        beside = f"  ran together with: {', '.join(together)}" if together else ""
-        if name in joins:
-            beside += f"  joined after: {', '.join(joins[name].arrived)}"
-        lines.append(
-            f"  {name:<10} {start - result.started:5.2f}s -> {end - result.started:5.2f}s"
-            f"{beside}"
-        )
-    return lines
-
-
 def main() -> None:
     """Compile, run and print the result with its timeline."""
     plan = wf.compile()
     result = plan.run_sync({"url": "https://example.org/article"})
     print("merge:", result["merge"])
     print("timeline:")
-    for line in timeline(plan, result):
-        print(line)
+    print(result.timeline())
     print(f"total: {result.duration:.2f}s")
 
 

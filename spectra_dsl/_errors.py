@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 from compiler import Diagnostic, Findings, format_diagnostics
+
+from ._timeline import built, failed_timeline
+from ._trace import dumps, failed_trace
+from .events import Event
 
 
 class SpectraError(Exception):
@@ -102,6 +109,28 @@ class StepFailed(SpectraError):
         if others:
             message += "; also failed: " + ", ".join(others)
         super().__init__(message)
+
+    #: The run's event log up to the failure, set by the run that raises it.
+    _log: list[Any] | None = None
+
+    @property
+    def events(self) -> list[Event]:
+        """The events of the failed run up to its failure, in order (what
+        ``RunResult.events`` would have held): a failed run's partial story."""
+        return built(self._log) if self._log is not None else []
+
+    def timeline(self, *, width: int = 40, ascii: bool = False) -> str:
+        """The failed run's text Gantt chart so far (see ``RunResult.timeline``): the
+        failing call is marked ``failed``, the calls it cancelled ``cancelled``."""
+        return failed_timeline(self._log or [], width=width, ascii=ascii)
+
+    def to_chrome_trace(self, path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+        """The failed run as Trace Event JSON (see ``RunResult.to_chrome_trace``);
+        with ``path``, also written there."""
+        document = failed_trace(self._log or [])
+        if path is not None:
+            Path(path).write_text(dumps(document), encoding="utf-8")
+        return document
 
 
 class StepOutputError(SpectraError, TypeError):

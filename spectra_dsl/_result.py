@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 import attrs
 
 from . import events as ev
 from ._emit import KINDS
+from ._timeline import calls, join_arrivals, render
+from ._trace import chrome_trace, dumps, lanes
 
 E = TypeVar("E", bound=ev.Event)
 
@@ -25,13 +29,23 @@ class RunResult(Mapping[str, Any]):
     state: Mapping[str, Any]
     started: float
     finished: float
-    peak_concurrency: int
+    #: The most slots of the run's limit held at once.  A slot is taken when a step is
+    #: given it, which may be before the step that frees one in the same instant has
+    #: logged its finish: see ``peak_concurrency`` for the calls that ran together.
+    slot_peak: int
     _log: list[Any] = attrs.field(repr=False, eq=False)
 
     @property
     def duration(self) -> float:
         """Seconds from the start of the run to its end (virtual under ``MockClock``)."""
         return self.finished - self.started
+
+    @property
+    def peak_concurrency(self) -> int:
+        """The most step calls running at one instant, each counted over [start, finish)
+        (a call that takes no time counts at its instant): a chain has 1, a diamond 2.
+        It is the number of lanes of :meth:`to_chrome_trace`; never above the limit."""
+        return max(lanes(calls(self.events, self.finished)).values(), default=0)
 
     @property
     def events(self) -> list[ev.Event]:
@@ -79,6 +93,26 @@ class RunResult(Mapping[str, Any]):
             other for other, (s, e) in spans.items()
             if other != step and s < end and start < e
         )
+
+    def timeline(self, *, width: int = 40, ascii: bool = False) -> str:
+        """A text Gantt chart of the run: one row per step call (``step[i]`` for an
+        element of a mapped step, ``sub/step`` inside a sub-workflow), a bar ``width``
+        characters wide, its times from the start, what ran beside it; skipped and failed
+        steps are marked.  ``ascii=True`` draws with ``#`` and ``=`` only."""
+        events = self.events
+        return render(calls(events, self.finished), self.started, self.finished,
+                      width=width, ascii=ascii, joins=join_arrivals(events))
+
+    def to_chrome_trace(self, path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+        """The run as Trace Event JSON (open it in ui.perfetto.dev or chrome://tracing):
+        one lane per slot used at once (``peak_concurrency`` lanes, nothing overlaps on
+        a lane), sub-workflows and loop passes as nested slices.  Returns the document;
+        with ``path``, also writes it there as JSON."""
+        document = chrome_trace(calls(self.events, self.finished), self.workflow,
+                                self.started, self.finished, "finished")
+        if path is not None:
+            Path(path).write_text(dumps(document), encoding="utf-8")
+        return document
 
     def __getitem__(self, key: str) -> Any:
         return self.state[key]

@@ -84,11 +84,11 @@ def test_parallel_analysis_branches_overlap_and_merge_waits_for_both() -> None:
 def test_parallel_analysis_timeline_lines() -> None:
     plan = parallel_analysis.wf.compile()
     result = run_virtual(plan.run, {"url": "https://example.org/a"})
-    assert parallel_analysis.timeline(plan, result) == [
-        "  fetch       0.00s ->  0.12s",
-        "  sentiment   0.12s ->  0.38s  ran together with: entities",
-        "  entities    0.12s ->  0.62s  ran together with: sentiment",
-        "  merge       0.62s ->  0.69s  joined after: sentiment, entities",
+    assert result.timeline(width=20).splitlines() == [
+        "fetch     |████                |  0.00s ->  0.12s",
+        "sentiment |   ████████         |  0.12s ->  0.38s  ran together with: entities",
+        "entities  |   ███████████████  |  0.12s ->  0.62s  ran together with: sentiment",
+        "merge     |                  ██|  0.62s ->  0.69s  joined after: sentiment, entities",
     ]
 
 
