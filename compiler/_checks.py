@@ -158,11 +158,17 @@ def check_writes(
             continue
         first, second = pair
         guards = ""
-        if steps[first].guard is not None and steps[second].guard is not None:
+        one, other = steps[first].guard, steps[second].guard
+        if one is not None and other is not None and one.matches and other.matches:
+            guards = ("; both are guarded by match(...), but some value can make both "
+                      "guards hold: give them value sets with no value in common, such "
+                      "as match(kind={'a', 'b'}) and ~match(kind={'a', 'b'}) for the rest")
+        elif one is not None and other is not None:
             guards = ("; both are guarded, but their guards cannot be proven exclusive: if "
                       "they branch on one value, guard them with match(...), such as "
-                      "when=match(kind='a') and when=match(kind='b'), so the compiler can "
-                      "tell they never both run")
+                      "when=match(kind='a') and when=match(kind='b') (and "
+                      "when=~match(kind={'a', 'b'}) for every other value), so the "
+                      "compiler can tell they never both run")
         found.append(Diagnostic(
             "SPX201",
             f"steps '{steps[first].name}' and '{steps[second].name}' may run at the same "
