@@ -10,9 +10,17 @@ import pytest
 import trio
 from hypothesis import given, settings
 
-from spectra_dsl import Join, Workflow, match
+from spectra_dsl import Join, Workflow, match, reducers
 from spectra_dsl._control import guard_holds
 from tests.helpers import run_virtual, skipped_steps
+from tests.strategies import (
+    RandomDag,
+    Recorder,
+    make_step,
+    name,
+    random_dags,
+    sequential_state,
+)
 
 
 def test_a_set_holds_when_the_value_is_in_it() -> None:
@@ -191,3 +199,29 @@ def test_after_orders_without_reading_and_runs_after_a_skipped_step() -> None:
     result = run_virtual(wf, {"mode": "read"})
     assert result["cleanup"] == "cleaned at 0" and skipped_steps(result) == {
         "write": skipped_steps(result)["write"]}
+
+
+@settings(max_examples=40, deadline=None)
+@given(random_dags(max_steps=8), st.data())
+def test_after_edges_on_random_dags_order_the_run(dag: RandomDag, data: st.DataObject) -> None:
+    """Random ordering-only edges (each to an earlier step): every step starts after
+    the steps it names have finished, and the values are those of the plain DAG."""
+    rec = Recorder()
+    after = [data.draw(st.sets(st.integers(0, i - 1), max_size=2)) if i else set()
+             for i in range(dag.size)]
+    wf = Workflow("after-dag")
+    if any(dag.logs):
+        wf.reducer("log", reducers.append)
+    for i in range(dag.size):
+        upstreams = set(dag.deps[i]) | after[i]
+        wf.step(name=name(i), join=Join.ALL if len(upstreams) > 1 else None,
+                writes=(name(i), "log") if dag.logs[i] else None,
+                after=tuple(name(a) for a in sorted(after[i])))(make_step(i, dag, rec))
+    plan = wf.compile()
+    result = run_virtual(wf)
+    for i in range(dag.size):
+        for a in after[i]:
+            assert rec.starts[name(i)] >= rec.ends[name(a)]
+            assert plan.graph.index[name(a)] in plan.graph.predecessors[plan.graph.index[name(i)]]
+    expected = sequential_state(dag, plan.graph.names)
+    assert {k: result[k] for k in expected} == expected  # 'log' folded in plan order
