@@ -48,10 +48,14 @@ class Call:
     end_order: float = 0.0
 
     @property
+    def path(self) -> tuple[str, ...]:
+        """The sub-workflow path and ``step`` (``step[item]`` for an element)."""
+        return (*self.scope, self.step if self.item is None else f"{self.step}[{self.item}]")
+
+    @property
     def label(self) -> str:
         """``step``, ``step[item]``, with the sub-workflow path in front: ``sub/step``."""
-        name = self.step if self.item is None else f"{self.step}[{self.item}]"
-        return "/".join((*self.scope, name))
+        return "/".join(self.path)
 
     @property
     def holds_slot(self) -> bool:
@@ -74,7 +78,7 @@ def calls(events: Sequence[ev.Event], end: float | None = None) -> list[Call]:
     done: list[Call] = []
 
     def kind_of(scope: tuple[str, ...], step: str, item: int | None) -> Kind:
-        if (*scope, step) in bodies:
+        if (*scope, step if item is None else f"{step}[{item}]") in bodies:
             return "workflow"
         if item is None and (scope, step) in mapped:
             return "map"
@@ -102,6 +106,8 @@ def calls(events: Sequence[ev.Event], end: float | None = None) -> list[Call]:
         scope = _scope(event)
         if isinstance(event, ev.StepStarted):
             open_[scope, event.step, _item(event)] = (event.time, order)
+        elif isinstance(event, ev.MapStarted):  # the mapped step as a whole
+            open_[scope, event.step, None] = (event.time, order)
         elif isinstance(event, ev.StepFinished):
             close((scope, event.step, _item(event)), event.time, "finished", order)
         elif isinstance(event, ev.StepError):

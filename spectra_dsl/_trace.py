@@ -75,10 +75,6 @@ def nesting(
     return result
 
 
-def _path(row: Call) -> tuple[str, ...]:
-    return (*row.scope, row.step)
-
-
 def _holders(path: tuple[str, ...]) -> set[tuple[str, ...]]:
     """The paths of the sub-workflows, loops and loop passes around ``path``."""
     holders = set()
@@ -123,9 +119,9 @@ def chrome_trace(
 
     outer = [i for i, row in enumerate(rows) if row.kind in ("workflow", "pass", "map")]
     spans = [(started, finished)] + [(rows[i].start, rows[i].end) for i in outer]
-    where = {_path(rows[i]): number for number, i in enumerate(outer, 1)}
+    where = {rows[i].path: number for number, i in enumerate(outer, 1)}
     parents: list[frozenset[int]] = [frozenset()] + [
-        frozenset({0} | {where[p] for p in _holders(_path(rows[i])) if p in where})
+        frozenset({0} | {where[p] for p in _holders(rows[i].path) if p in where})
         for i in outer
     ]
     placed = nesting(spans, parents)
