@@ -16,7 +16,7 @@ from compiler import Diagnostic, ExecutionGraph
 
 from ._control import Repeat, Retry
 from ._emit import OnEvent
-from ._errors import InputError, StepFailed
+from ._errors import InputError
 from ._outputs import graph_for, output_names
 from ._result import RunResult
 from ._runner import Run
@@ -156,16 +156,25 @@ class Plan:
         """The step names in plan order."""
         return self.names
 
-    def check_inputs(self, inputs: Mapping[str, Any], accepting: Plan | None = None) -> None:
+    def check_inputs(
+        self, inputs: Mapping[str, Any], accepting: Plan | None = None,
+        asked: tuple[str, ...] = (),
+    ) -> None:
         """Raise :class:`InputError` naming every missing and every unknown input.
 
         ``accepting`` is the plan whose inputs are known (the whole plan, when this one
-        runs only some outputs: an input it takes is no error, even if unused here).
+        runs only some outputs: an input it takes is no error, even if unused here);
+        ``asked`` the names given to ``outputs=``, of which an input must be given.
         """
         graph = self.graph
         missing = {k: v for k, v in graph.required_inputs.items() if k not in inputs}
         whole = self if accepting is None else accepting
         accepted = whole.accepted_inputs()
+        for name in asked:
+            if name in accepted and name not in inputs and name not in missing:
+                full = whole.graph
+                missing[name] = (full.required_inputs.get(name)
+                                 or full.optional_inputs.get(name) or ())
         unknown = [k for k in inputs if k not in accepted]
         if missing or unknown:
             written = {k: tuple(whole.names[w] for w in whole.graph.writers[k])
@@ -254,9 +263,10 @@ class Plan:
                 f"inputs must be a mapping of input names to values, such as "
                 f"{{'url': ...}}, not {type(inputs).__name__}"
             )
-        plan = self if outputs is None else self.for_outputs(outputs)
+        asked = () if outputs is None else output_names(outputs)
+        plan = self if outputs is None else self.for_outputs(asked)
         given = dict(inputs or {})
-        plan.check_inputs(given, self)
+        plan.check_inputs(given, self, asked)
         limit = check_limit(max_concurrency if max_concurrency is not None
                             else self.max_concurrency)
         return plan, given, limit
@@ -268,11 +278,7 @@ class Plan:
         slots = Slots(limit)
         run = Run(self, given, slots, on_event)
         started = trio.current_time()
-        try:
-            await run.execute()
-        except StepFailed as error:  # its events so far: error.events, error.timeline()
-            error._log = run.emit.log
-            raise
+        await run.execute()
         state = types.MappingProxyType(run.state)
         return RunResult(self.graph.name, state, started, trio.current_time(), slots.peak,
                          run.emit.log)

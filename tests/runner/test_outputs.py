@@ -86,6 +86,15 @@ def test_an_input_the_workflow_takes_is_accepted_even_when_not_needed() -> None:
         plan.run_sync({"nubmers": [1]}, outputs=("stats",))
 
 
+def test_an_input_asked_for_as_an_output_must_be_given() -> None:
+    plan = report([]).compile()
+    result = plan.run_sync({"text": "a b"}, outputs=("text", "count"))
+    assert dict(result) == {"text": "a b", "words": ["a", "b"], "count": 2}
+    assert started(plan.run_sync({"text": "a b"}, outputs="text")) == []
+    with pytest.raises(InputError, match="missing input 'numbers', needed by step 'stats'"):
+        plan.run_sync({"text": "a b"}, outputs=("numbers",))
+
+
 def test_an_unknown_output_is_an_error_naming_it_before_any_step_runs() -> None:
     calls: list[str] = []
     plan = report(calls).compile()
