@@ -16,7 +16,7 @@ from compiler import Diagnostic, ExecutionGraph
 
 from ._control import Repeat, Retry
 from ._emit import OnEvent
-from ._errors import InputError
+from ._errors import InputError, StepFailed
 from ._outputs import graph_for, output_names
 from ._result import RunResult
 from ._runner import Run
@@ -278,7 +278,11 @@ class Plan:
         slots = Slots(limit)
         run = Run(self, given, slots, on_event)
         started = trio.current_time()
-        await run.execute()
+        try:
+            await run.execute()
+        except StepFailed as error:  # its events so far: error.events, error.timeline()
+            error._log = run.emit.log
+            raise
         state = types.MappingProxyType(run.state)
         return RunResult(self.graph.name, state, started, trio.current_time(), slots.peak,
                          run.emit.log)
