@@ -6,14 +6,18 @@ when it is released; then, instead of one call, it makes one call per element.  
 agree), asks the run's :class:`Slots` for one slot per call, and writes the list of
 results, in element order, once, when the last call returned.
 
-Bounded: the step asks for at most ``window`` slots at a time (its own
-``concurrency=``, else the run's limit, else every element at once), and asks for the
-next one as a call returns: 100,000 elements under a limit of 64 never hold more than
-64 tasks.  An element waiting for its step's own cap holds no run slot.
+Bounded: the step asks for at most ``window`` slots at a time (the smaller of its own
+``concurrency=`` and the run's limit; every element at once when there is neither),
+and asks for the next one as a call returns: 100,000 elements under a limit of 64
+never hold more than 64 tasks.  An element waiting for its step's own cap holds no run
+slot.  A sub-workflow run per element takes no slot itself (its steps do).
 
 A mapped step that maps over the value of another mapped step is fed elementwise
-(:meth:`MappedStep.feed`): item i starts as soon as item i upstream returned, with no
-barrier between the two steps (see :func:`pipelined`).
+(:meth:`MappedStep.feed`): item i starts as soon as item i upstream returned and the
+step's other upstreams have finished, with no barrier between the two steps (see
+:func:`pipelined` and ``Run.start_pipelined``).  Its map opens with its upstream's (the
+count is known then), and its list is written once it is released and every call
+returned.
 """
 
 from __future__ import annotations
