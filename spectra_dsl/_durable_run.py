@@ -28,8 +28,8 @@ class DurableRun(Run):
     asks a person.  Every run of the tree shares the :class:`Journal` held by its
     :class:`DurableHalt`."""
 
-    __slots__ = ("answered", "asked", "asks", "contexts", "durable", "journal", "parked",
-                 "raced", "restore", "started_args")
+    __slots__ = ("answered", "asked", "asks", "contexts", "durable", "elements", "journal",
+                 "parked", "raced", "restore", "started_args")
 
     def __init__(
         self, plan: Plan, state: dict[str, Any], slots: Slots, on_event: OnEvent | None,
@@ -55,6 +55,8 @@ class DurableRun(Run):
         self.asked: dict[int, Any] = {}
         #: Ask steps answered by this resume: (answer, payload).
         self.answered: dict[int, tuple[Any, Any]] = {}
+        #: Elements of mapped steps recorded (the step itself not): their values.
+        self.elements: dict[int, dict[int, Any]] = {}
         #: Ask steps waiting for their answer in this run.
         self.parked: set[int] = set()
         if journal.scopes and journal.store is not None:
@@ -67,8 +69,15 @@ class DurableRun(Run):
             return
         plan = self.plan
         tips = plan.schedule.tips
+        items: dict[str, dict[int, StepRecord]] = {}
+        for (step, item), found in records.items():
+            if item is not None and found.status == "finished":
+                items.setdefault(step, {})[item] = found
         for position, name in enumerate(self.names):
             record = records.get((name, None))
+            if name in items and (record is None or record.status != "finished"):
+                self.elements[position] = {i: store.values(r)["value"]
+                                        for i, r in items[name].items()}
             if record is None or not self.durable[position]:
                 continue
             status = record.status
@@ -222,14 +231,47 @@ class DurableRun(Run):
             super().start_pipelined(upstream, now)
 
     def spawn(self, task: functools.partial[Coroutine[Any, Any, None]]) -> None:
-        """As :meth:`Run.spawn`; a mapped step's call learns who it is
-        (``current_step()`` with its ``item``)."""
+        """As :meth:`Run.spawn`; each call of a mapped step is told who it is
+        (``current_step()`` with its ``item``) and recorded when it returns; an element
+        recorded before is restored instead of called."""
         bound = task.func
         if getattr(bound, "__func__", None) is MappedStep.call:
             mapped = cast(MappedStep, bound.__self__)  # type: ignore[attr-defined]
-            current = (self.journal.run_id, self.emit.scope, mapped.name, task.args[0])
-            task = functools.partial(_as_step, current, task)
+            item: int = task.args[0]
+            done = self.elements.get(mapped.position)
+            if done and item in done:
+                task = functools.partial(self.restore_item, mapped, item, done.pop(item))
+            else:
+                task = functools.partial(self.call_item, mapped, item)
         super().spawn(task)
+
+    async def call_item(self, mapped: MappedStep, item: int) -> None:
+        """Call one element of a mapped step (as its task), then record what it
+        returned (the mapped step's own record, once all returned, holds the list)."""
+        journal = self.journal
+        CURRENT.set((journal.run_id, self.emit.scope, mapped.name, item))
+        await mapped.call(item)
+        store = journal.store
+        if (store is not None and mapped.finished_items[item]
+                and self.durable[mapped.position]):
+            try:
+                write = store.record(mapped.name, "finished", scope=self.emit.scope,
+                                     item=item, values={"value": mapped.results[item]})
+            except Exception:  # the whole list's record fails the step, naming it
+                return
+            journal.add(write)
+
+    async def restore_item(self, mapped: MappedStep, item: int, value: Any) -> None:
+        """An element recorded before: report its value without calling the step."""
+        if self.halt.halted:
+            if mapped.takes_slot:
+                self.slots.release()
+            return
+        now = self.now()
+        self.journal.restored_event(self, mapped.name, "finished", item)
+        self.emit.step_started(time=now, step=mapped.name, in_flight=self.slots.in_flight,
+                               item=item)
+        mapped.returned(item, value, now)
 
     # -- finishing steps ------------------------------------------------------------
 
@@ -370,12 +412,6 @@ class DurableRun(Run):
             self.all_done.set()
             return
         super().end()
-
-
-async def _as_step(current: tuple[str | None, tuple[str, ...], str, int | None],
-                   task: functools.partial[Coroutine[Any, Any, None]]) -> None:
-    CURRENT.set(current)
-    await task()
 
 
 class AskWithoutAnswer(SpectraError):

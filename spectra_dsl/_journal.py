@@ -243,11 +243,12 @@ class Journal:
         """The records of one scope, by (step, item)."""
         return self.scopes.get(scope, {})
 
-    def restored_event(self, run: Run, step: str, status: str) -> None:
+    def restored_event(self, run: Run, step: str, status: str, item: int | None = None
+                       ) -> None:
         """Log :class:`StepRestored`."""
         self.restored += 1
         send(run, StepRestored(time=run.now(), step=step, status=status,
-                               scope=run.emit.scope))
+                               scope=run.emit.scope, item=item))
 
 
 def send(run: Run, event: Any) -> None:
