@@ -505,3 +505,42 @@ def test_a_step_maps_over_an_input_and_inside_a_sub_workflow() -> None:
     inner = [(e.item, e.time) for e in result.events_of(events.StepFinished)
              if e.scope == ("inner",) and e.step == "fetched"]
     assert inner == [(0, 1.0), (1, 2.0), (None, 2.0)]
+
+
+def test_a_sub_workflow_maps_over_two_zipped_inputs_and_a_failing_run_names_its_item(
+) -> None:
+    sub = Workflow("pair")
+
+    @sub.step
+    async def joined(left: str, right: int) -> str:
+        if right < 0:
+            raise ValueError("negative")
+        return left * right
+
+    wf = Workflow("m")
+
+    @wf.step
+    async def left(words: list[str]) -> list[str]:
+        return words
+
+    @wf.step
+    async def right(left: list[str], sign: int) -> list[int]:
+        return [sign * (i + 2) for i in range(len(left))]
+
+    wf.add(sub, name="pairs", map=("left", "right"), writes=("joined",))
+    assert run_virtual(wf, {"words": ["a", "b"], "sign": 1})["joined"] == ["aa", "bbb"]
+    with pytest.raises(StepFailed) as caught:
+        run_virtual(wf, {"words": ["a"], "sign": -1})
+    assert caught.value.step == "pairs" and caught.value.item == 0
+
+
+def test_step_finished_carries_what_an_unmapped_step_returned() -> None:
+    wf = Workflow("m")
+
+    @wf.step(writes=("a", "b"))
+    async def both() -> dict[str, int]:
+        return {"a": 1, "b": 2}
+
+    result = run_virtual(wf)
+    (finished,) = result.events_of(events.StepFinished)
+    assert finished.value == {"a": 1, "b": 2} and finished.item is None
