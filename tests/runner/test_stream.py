@@ -12,7 +12,16 @@ import trio
 import trio.testing
 from hypothesis import given, settings
 
-from spectra_dsl import InputError, Join, RunResult, SpectraError, StepFailed, Workflow, events
+from spectra_dsl import (
+    InputError,
+    Join,
+    Repeat,
+    RunResult,
+    SpectraError,
+    StepFailed,
+    Workflow,
+    events,
+)
 from tests.helpers import HANG
 from tests.strategies import RandomDag, Recorder, build, limits, random_dags
 
@@ -130,6 +139,43 @@ def test_a_mapped_step_streams_each_calls_value_then_the_list() -> None:
                         (3.0, 0, "a joke about cats owners"),
                         (3.0, None, ["a joke about cats owners", "a joke about cats toys",
                                      "a joke about cats naps"])]
+
+
+def test_sub_workflows_and_loops_stream_their_own_events_in_place() -> None:
+    body = Workflow("count-up")
+
+    @body.step
+    async def n(m: int) -> int:
+        await trio.sleep(1)
+        return m + 1
+
+    per_doc = Workflow("per-doc")
+
+    @per_doc.step
+    async def score(docs: str) -> int:
+        await trio.sleep(2)
+        return len(docs)
+
+    wf = Workflow("outer")
+
+    @wf.step
+    async def docs(m: int) -> list[str]:
+        return ["a", "bb"]
+
+    wf.add(body, name="loop", writes=("n",),
+           repeat=Repeat(until=lambda n: n >= 3, max_iterations=5, carry={"n": "m"}))
+    wf.add(per_doc, name="scores", map="docs", writes=("score",))
+
+    async def main() -> tuple[list[events.Event], RunResult]:
+        async with wf.compile().stream({"m": 0}) as stream:
+            seen = [e async for e in stream]
+        return seen, stream.result
+
+    seen, result = virtual(main)
+    assert seen == result.events
+    assert result["n"] == 3 and result["score"] == [1, 2] and result.duration == 3.0
+    inner = {e.scope[0].split("#")[0].split("[")[0] for e in seen if e.scope}
+    assert inner == {"loop", "scores"}  # (a pass or element is marked after the name)
 
 
 def failing() -> Workflow:
