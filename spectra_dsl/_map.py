@@ -46,7 +46,9 @@ def mapped_lists(
     for name in names:
         if name not in kwargs:
             raise TypeError(
-                f"step '{step}' maps over '{name}' but no value was given for it"
+                f"step '{step}' maps over '{name}', which was never written (every step "
+                f"that writes it was skipped) and a mapped parameter's default is no "
+                f"list: drop the default of '{name}' so that the step is skipped too"
             )
         value = kwargs[name]
         try:

@@ -544,3 +544,18 @@ def test_step_finished_carries_what_an_unmapped_step_returned() -> None:
     result = run_virtual(wf)
     (finished,) = result.events_of(events.StepFinished)
     assert finished.value == {"a": 1, "b": 2} and finished.item is None
+
+
+def test_mapping_over_a_key_never_written_says_what_to_do() -> None:
+    wf = Workflow("m")
+
+    @wf.step(when=lambda go: go)
+    async def numbers(go: bool) -> list[int]:
+        return [1]
+
+    @wf.step(map="numbers")
+    async def each(numbers: int = 0) -> int:
+        return numbers
+
+    with pytest.raises(StepFailed, match="drop the default of 'numbers'"):
+        run_virtual(wf, {"go": False})
