@@ -225,5 +225,15 @@ def _match(module: Module, node: ast.Call, depth: int) -> object:
         value = evaluate(module, keyword.value, depth + 1)
         if value is UNKNOWN:
             return UNKNOWN
+        if isinstance(value, tuple) and _is_list(module, keyword.value):
+            value = list(value)  # kept a list, as Match keeps it (compared with ==)
         pairs.append((keyword.arg, value))
     return GuardSpec(reads=tuple(k for k, _ in pairs), matches=tuple(pairs))
+
+
+def _is_list(module: Module, node: ast.expr) -> bool:
+    """``node`` is a list display, or a name bound to one."""
+    if isinstance(node, ast.Name):
+        bound = module.constant(node)
+        node = bound if bound is not None else node
+    return isinstance(node, ast.List)

@@ -247,3 +247,38 @@ async def digest(pair: str) -> str:
     found = assert_parity(tmp_path, "together", module)
     assert sorted(f[0] for f in found) == [
         "SPX005", "SPX301", "SPX502", "SPX502", "SPX503"]
+
+
+def test_match_values_that_are_lists_compare_as_at_run_time(tmp_path: Path) -> None:
+    """A list value stays a list (compared with ==, in no set): both front ends judge
+    the same pairs exclusive."""
+    module = HEAD + '''
+LISTED = ["a"]
+
+
+@wf.step
+async def kind(ticket: str) -> str:
+    return ticket
+
+
+@wf.step(when=match(kind=["a"]), writes="reply")
+async def one(ticket: str) -> str:
+    return ticket
+
+
+@wf.step(when=match(kind={("a",)}), writes="reply")
+async def two(ticket: str) -> str:
+    return ticket
+
+
+@wf.step(when=~match(kind=LISTED), writes="other")
+async def three(ticket: str) -> str:
+    return ticket
+
+
+@wf.step(when=match(kind=["a"]), writes="other")
+async def four(ticket: str) -> str:
+    return ticket
+'''
+    found = assert_parity(tmp_path, "listed", module)
+    assert sorted(f[1] for f in found) == [("four", "three"), ("two", "one")]
