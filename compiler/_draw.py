@@ -199,9 +199,11 @@ def _classes(graph: ExecutionGraph, pos: int) -> tuple[str, ...]:
 
 def guard_text(guard: ir.GuardSpec) -> str:
     """A guard as a person reads it: ``route = 'urgent'``, ``kind in {'a', 'b'}``,
-    ``not (...)``, or ``guard(a, b)`` for a callable reading keys ``a`` and ``b``."""
+    ``not (...)``, or ``urgent(a, b)`` for a function ``urgent`` reading keys ``a`` and
+    ``b`` (``lambda(a, b)`` for a lambda, ``guard(a, b)`` for a callable with no name)."""
     if guard.matches is None:
-        return f"guard({', '.join(guard.reads)})"
+        name = {None: "guard", "<lambda>": "lambda"}.get(guard.name, guard.name)
+        return f"{name}({', '.join(guard.reads)})"
     parts = []
     for key, value in guard.matches:
         if isinstance(value, frozenset):

@@ -100,11 +100,13 @@ class GuardSpec:
     other value is compared by equality, so the compiler can tell exclusive branches
     apart.  ``negated`` is True for ``~match(...)``: the guard holds when the match
     does not (and, like every guard, not when a key it reads was never written).
+    ``name`` is a callable guard's name (``"<lambda>"`` for a lambda), for drawings.
     """
 
     reads: tuple[str, ...]
     matches: tuple[tuple[str, object], ...] | None = None
     negated: bool = False
+    name: str | None = None
 
 
 @attrs.frozen

@@ -250,7 +250,8 @@ def read_guard(guard: object) -> GuardSpec | None:
         return None
     if isinstance(guard, Match):
         return GuardSpec(guard.reads, guard.pairs, negated=guard.negated)
-    return GuardSpec(guard_reads(guard))
+    name = getattr(guard, "__name__", None)
+    return GuardSpec(guard_reads(guard), name=name if isinstance(name, str) else None)
 
 
 def read_retry(retry: object) -> RetrySpec | None:

@@ -78,7 +78,8 @@ def guard(module: Module, node: ast.expr) -> object:
         arguments = found[1].args
         names = [a.arg for a in (*arguments.posonlyargs, *arguments.args,
                                  *arguments.kwonlyargs)]
-        return GuardSpec(reads=tuple(names))
+        name = found[1].name if not isinstance(found[1], ast.Lambda) else "<lambda>"
+        return GuardSpec(reads=tuple(names), name=name)
     return UNKNOWN
 
 

@@ -225,7 +225,7 @@ flowchart TB
     n1{{"billing<br/>when kind = 'billing'"}}
     n2{{"tech<br/>when kind in {'bug', 'tech'}"}}
     n3{{"otherwise<br/>when not (kind in {'billing', 'bug', 'tech'})"}}
-    n4{{"page<br/>join ALL<br/>when guard(kind)"}}
+    n4{{"page<br/>join ALL<br/>when urgent(kind)"}}
     i0 --> n0
     i0 --> n1
     i0 --> n2
