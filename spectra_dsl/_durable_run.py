@@ -294,7 +294,12 @@ class DurableRun(Run):
             return
         write = store.record(self.names[position], "finished", scope=self.emit.scope,
                              values=values)
-        journal.hold(write, self, position, value, started, holds_slot)
+        journal.writes.append(write)
+        journal.waiting.append((self, position, value, started, holds_slot))
+        if self.slots.in_flight <= holds_slot:
+            journal.flush()  # nothing else in flight: no peer to wait for, commit now
+        else:
+            journal.schedule()
 
     def committed(self, position: int, value: Any, started: float, holds_slot: bool) -> None:
         """The record of a finished step is committed: write its value, release its
