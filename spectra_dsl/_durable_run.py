@@ -123,6 +123,8 @@ class DurableRun(Run):
         if (self.restore or self.asked or self.answered) and not self.halt.halted and (
                 position in self.restore or position in self.asked
                 or position in self.answered):
+            slots = self.slots
+            slots.vacate()  # the slot it was given goes back at once, by priority
             now = self.now()
             if position in self.restore:
                 released = self.restore_step(position, now)
@@ -132,7 +134,8 @@ class DurableRun(Run):
                     self.end()
             else:
                 self.read_ask(position, now)
-            return False  # the slot goes back at once
+            slots.fill()
+            return True
         return super().start(position)
 
     def restore_step(self, position: int, now: float) -> list[int]:
