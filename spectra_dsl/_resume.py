@@ -69,6 +69,21 @@ def fingerprints(plan: Plan) -> tuple[str, dict[str, str]]:
     return made
 
 
+#: The ask steps of each plan seen (as for fingerprints).
+_ASKS: dict[int, tuple[weakref.ref[Plan], tuple[str, ...]]] = {}
+
+
+def asks_of(plan: Plan) -> tuple[str, ...]:
+    """The ask steps of ``plan`` and its sub-workflows, found once per plan: a plan
+    with some always runs journaled (a store or ``on_ask`` takes its questions)."""
+    found = _ASKS.get(id(plan))
+    if found is not None and found[0]() is plan:
+        return found[1]
+    asks = tuple(ask_steps(plan))
+    _ASKS[id(plan)] = (weakref.ref(plan, lambda _: _ASKS.pop(id(plan), None)), asks)
+    return asks
+
+
 def _fingerprints(plan: Plan) -> tuple[str, dict[str, str]]:
     prints = step_fingerprints(_sources(plan))
     graph = plan.graph
@@ -94,7 +109,7 @@ def check_asks(plan: Plan, store: Store | None, on_ask: OnAsk | None) -> None:
     if on_ask is not None and not callable(on_ask):
         raise TypeError(f"on_ask must be an async function (step, payload) -> answer, "
                         f"not {on_ask!r}")
-    asks = ask_steps(plan)
+    asks = asks_of(plan)
     if not asks:
         return
     nested = [name for name in asks if "/" in name]
@@ -104,7 +119,7 @@ def check_asks(plan: Plan, store: Store | None, on_ask: OnAsk | None) -> None:
             + ", ".join(f"'{n}'" for n in nested)
             + "; make them steps of the outer workflow")
     if store is None and on_ask is None:
-        raise AskWithoutAnswer(plan.graph.name, asks)
+        raise AskWithoutAnswer(plan.graph.name, list(asks))
 
 
 def descendants(plan: Plan, names: Iterable[str]) -> list[int]:
