@@ -238,6 +238,7 @@ class Plan:
         outputs: Iterable[str] | None = None,
         max_concurrency: int | None = None,
         on_event: OnEvent | None = None,
+        tracer: Any = None,
     ) -> RunResult:
         """Run the workflow inside a trio program and return its final state and events.
 
@@ -246,9 +247,14 @@ class Plan:
         only the steps those outputs (step names or keys) need are run, and only their
         inputs are required.  Raises :class:`InputError` before any step starts if
         inputs are missing or unknown, and :class:`StepFailed` if a step raises (the
-        other running steps are cancelled).
+        other running steps are cancelled).  With ``tracer`` (an OpenTelemetry
+        ``Tracer``; extra ``spectra-dsl[otel]``) the run and each step call get a span.
         """
         plan, given, limit = self._prepare(inputs, outputs, max_concurrency, on_event)
+        if tracer is not None:
+            from ._otel import run_traced
+            return await run_traced(tracer, plan.graph.name, on_event,
+                                    lambda listener: plan._execute(given, limit, listener))
         return await plan._execute(given, limit, on_event)
 
     def _prepare(
@@ -294,10 +300,12 @@ class Plan:
         outputs: Iterable[str] | None = None,
         max_concurrency: int | None = None,
         on_event: OnEvent | None = None,
+        tracer: Any = None,
     ) -> RunResult:
         """Run the workflow in a new trio event loop (``trio.run``) and return the result."""
         return trio.run(lambda: self.run(inputs, outputs=outputs,
-                                         max_concurrency=max_concurrency, on_event=on_event))
+                                         max_concurrency=max_concurrency, on_event=on_event,
+                                         tracer=tracer))
 
     def stream(
         self,
