@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import attrs
 
-from compiler import Diagnostic, Findings, WorkflowSpec, compile_workflow
+from compiler import Diagnostic, Findings, StepSpec, WorkflowSpec, compile_workflow
 from compiler._gc import paused_gc
 
 from ._discover import discover
@@ -100,25 +100,36 @@ def check_workflow(workflow: StaticWorkflow) -> list[Diagnostic]:
         found = [d for d in found if d.code not in ORDER_CODES]
     if workflow.unsure_maps:
         unsure = workflow.unsure_maps
+        keys = _keys_of(workflow.spec, unsure)  # what their readers read
         found = [d for d in found
-                 if not (d.code in MAP_CODES and not unsure.isdisjoint(d.steps))]
+                 if not (d.code in MAP_CODES and (not unsure.isdisjoint(d.steps)
+                                                  or d.key in keys))]
     return found
 
 
-def _sub_workflow_steps(spec: WorkflowSpec) -> frozenset[str]:
-    """The names of the sub-workflow steps of ``spec`` and of its bodies."""
-    names: set[str] = set()
+def _all_steps(spec: WorkflowSpec) -> list[StepSpec]:
+    """The steps of ``spec`` and of its bodies, at any depth."""
+    steps: list[StepSpec] = []
     stack, seen = [spec], set()
     while stack:
         current = stack.pop()
         if id(current) in seen:
             continue
         seen.add(id(current))
-        for step in current.steps:
-            if step.body is not None:
-                names.add(step.name)
-                stack.append(step.body)
-    return frozenset(names)
+        steps.extend(current.steps)
+        stack.extend(step.body for step in current.steps if step.body is not None)
+    return steps
+
+
+def _sub_workflow_steps(spec: WorkflowSpec) -> frozenset[str]:
+    """The names of the sub-workflow steps of ``spec`` and of its bodies."""
+    return frozenset(s.name for s in _all_steps(spec) if s.body is not None)
+
+
+def _keys_of(spec: WorkflowSpec, names: frozenset[str]) -> frozenset[str]:
+    """The keys the steps called ``names`` write, in ``spec`` or its bodies."""
+    return frozenset(key for s in _all_steps(spec) if s.name in names
+                     for key in s.keys_written)
 
 
 @attrs.frozen

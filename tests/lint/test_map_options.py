@@ -162,7 +162,12 @@ async def page(urls: str) -> str:
 
 
 @wf.step
-async def digest(page: str) -> str:
+async def digest(page: list[str]) -> str:
+    return page[0]
+
+
+@wf.step(map="page")
+async def word(page: str) -> str:
     return page
 
 
@@ -194,15 +199,16 @@ def test_options_that_cannot_be_read_are_one_spx902_each() -> None:
 
 
 def test_what_an_unread_option_could_change_is_not_reported() -> None:
-    """An unread map= may make 'page' mapped (its 'urls: str' fits then, and so does
-    'digest' reading a list); an unread after= may order the two writers of 'log'."""
+    """An unread map= may make 'page' mapped (its 'urls: str' fits then, and so do
+    'digest' reading a list and 'word' mapping over it); an unread after= may order the
+    two writers of 'log'."""
     found = lint_source(UNREAD, "unread.py")
     assert {d.code for d in found} == {"SPX902"}
-    # the same workflow with literal options, to show what was left out
-    known = (UNREAD.replace('os.environ["MAPPED"]', '"wrong"')
+    # the same workflow checked as read (no map, no after), to show what was left out
+    known = (UNREAD.replace('os.environ["MAPPED"]', "None")
              .replace('tuple(os.environ["AFTER"])', "()"))
-    codes = {d.code for d in lint_source(known, "known.py")}
-    assert "SPX201" in codes
+    codes = [d.code for d in lint_source(known, "known.py")]
+    assert sorted(codes) == ["SPX201", "SPX301", "SPX301", "SPX502", "SPX902", "SPX902"]
 
 
 @pytest.mark.parametrize("option", ["map", "concurrency", "after"])
