@@ -17,6 +17,7 @@ from collections.abc import Mapping
 import attrs
 
 from . import _ir as ir
+from ._gc import paused_gc
 from ._lower import ExecutionGraph
 
 #: Edge styles: a value read, an ANY join's racing branch, an ``after=`` ordering edge.
@@ -76,23 +77,52 @@ def reducer_names(reducers: tuple[ir.ReducerSpec, ...]) -> dict[str, str]:
     return {r.key: r.name for r in reducers}
 
 
+@attrs.define
+class _Scope:
+    """One workflow being drawn: the top one or a body; ``children`` are the indices
+    of its bodies' scopes."""
+
+    graph: ExecutionGraph
+    reducers: Mapping[str, str]
+    prefix: str
+    lines: tuple[str, ...] = ()
+    loop: bool = False
+    nodes: tuple[Node, ...] = ()
+    children: list[int] = attrs.Factory(list)
+
+
 def layout(graph: ExecutionGraph, reducers: Mapping[str, str]) -> Drawing:
-    """The drawing of ``graph``; ``reducers`` names the reducer of each folded key."""
+    """The drawing of ``graph``; ``reducers`` names the reducer of each folded key.
+
+    No recursion: sub-workflows nested at any depth are drawn.  The body drawn as the
+    ``k``-th scope (counting in the order they are laid out, the top workflow first)
+    is the cluster ``s{k-1}``, its nodes ``s{k-1}_n0``, ...
+    """
     edges: list[Edge] = []
-    cluster_ids: set[str] = set()
-    nodes, clusters = _scope(graph, reducers, "", edges, cluster_ids)
-    return Drawing(graph.name, nodes, clusters, tuple(edges), frozenset(cluster_ids))
+    scopes = [_Scope(graph, reducers, "")]
+    todo = [0]
+    with paused_gc():  # only objects that live on are made: no collection helps
+        while todo:
+            index = todo.pop()
+            first_child = len(scopes)
+            _scope(scopes[index], scopes, edges)
+            todo.extend(range(len(scopes) - 1, first_child - 1, -1))
+        built: dict[int, Cluster] = {}
+        for index in range(len(scopes) - 1, 0, -1):  # a body's scope comes after its holder's
+            scope = scopes[index]
+            built[index] = Cluster(scope.prefix[:-1], scope.lines, scope.nodes,
+                                   tuple(built.pop(c) for c in scope.children), scope.loop)
+    top = scopes[0]
+    return Drawing(graph.name, top.nodes, tuple(built[c] for c in top.children),
+                   tuple(edges), frozenset(s.prefix[:-1] for s in scopes[1:]))
 
 
-def _scope(
-    graph: ExecutionGraph, reducers: Mapping[str, str], prefix: str,
-    edges: list[Edge], cluster_ids: set[str],
-) -> tuple[tuple[Node, ...], tuple[Cluster, ...]]:
-    """The nodes and clusters of one workflow (ids starting with ``prefix``); its edges
-    are appended to ``edges``."""
+def _scope(scope: _Scope, scopes: list[_Scope], edges: list[Edge]) -> None:
+    """Lay out the nodes of one workflow (its bodies become new scopes, laid out
+    later); its edges are appended to ``edges``."""
+    graph, reducers, prefix = scope.graph, scope.reducers, scope.prefix
     steps = graph.steps
     nodes: list[Node] = []
-    clusters: list[Cluster] = []
     ids: list[str] = []
     for pos, step in enumerate(steps):
         body = graph.bodies[pos]
@@ -101,12 +131,11 @@ def _scope(
             ids.append(f"{prefix}n{pos}")
             nodes.append(Node(ids[-1], lines, STEP, _classes(graph, pos)))
             continue
-        ids.append(f"{prefix}s{pos}")
-        cluster_ids.add(ids[-1])
-        inner_nodes, inner_clusters = _scope(
-            body, reducer_names(step.body.reducers), f"{ids[-1]}_", edges, cluster_ids)
-        clusters.append(Cluster(ids[-1], (*lines[:1], *_body_notes(step, body), *lines[1:]),
-                                inner_nodes, inner_clusters, step.repeat is not None))
+        ids.append(f"s{len(scopes) - 1}")
+        scope.children.append(len(scopes))
+        scopes.append(_Scope(body, reducer_names(step.body.reducers), f"{ids[-1]}_",
+                             (*lines[:1], *_body_notes(step, body), *lines[1:]),
+                             step.repeat is not None))
     reads = [_reads(step) for step in steps]
     # Workflow inputs, in the order their first readers come in the plan.
     inputs = {**graph.optional_inputs, **graph.required_inputs}
@@ -143,7 +172,7 @@ def _scope(
             edges.append(Edge(ids[pred], ids[pos], RACE if pred in tips else DATA, label))
         for key in sorted(k for k in reads[pos] if k in key_ids):
             edges.append(Edge(key_ids[key], ids[pos]))
-    return tuple(nodes), tuple(clusters)
+    scope.nodes = tuple(nodes)
 
 
 def _reads(step: ir.StepSpec) -> frozenset[str]:

@@ -58,18 +58,25 @@ def dot(drawing: Drawing) -> str:
 
 def _nodes(nodes: tuple[Node, ...], clusters: tuple[Cluster, ...], lines: list[str],
            indent: str) -> None:
-    for node in nodes:
-        lines.append(f"{indent}{node.id} [{_node_attributes(node)}];")
-    for cluster in clusters:
+    """Declare ``nodes``, then each cluster, at any depth (no recursion)."""
+    todo: list[tuple[Cluster | None, str]] = [(c, indent) for c in reversed(clusters)]
+    lines.extend(f"{indent}{node.id} [{_node_attributes(node)}];" for node in nodes)
+    while todo:
+        cluster, at = todo.pop()
+        if cluster is None:
+            lines.append(f"{at}}}")
+            continue
+        inner = at + "    "
         style = "dashed,rounded" if cluster.loop else "rounded"
-        lines.append(f"{indent}subgraph cluster_{cluster.id} {{")
-        lines.append(f"{indent}    graph [label={quote(_text(cluster.lines))}, "
+        lines.append(f"{at}subgraph cluster_{cluster.id} {{")
+        lines.append(f"{inner}graph [label={quote(_text(cluster.lines))}, "
                      f'style="{style}", labeljust=l];')
         # The point edges to and from the sub-workflow step end at (clipped to the box).
-        lines.append(f"{indent}    {cluster.id} [shape=point, style=invis, width=0, "
+        lines.append(f"{inner}{cluster.id} [shape=point, style=invis, width=0, "
                      "height=0, label=\"\"];")
-        _nodes(cluster.nodes, cluster.clusters, lines, indent + "    ")
-        lines.append(f"{indent}}}")
+        lines.extend(f"{inner}{node.id} [{_node_attributes(node)}];" for node in cluster.nodes)
+        todo.append((None, at))
+        todo.extend((c, inner) for c in reversed(cluster.clusters))
 
 
 def _node_attributes(node: Node) -> str:

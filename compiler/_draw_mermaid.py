@@ -57,15 +57,27 @@ def mermaid(drawing: Drawing) -> str:
 
 def _nodes(nodes: tuple[Node, ...], clusters: tuple[Cluster, ...], lines: list[str],
            classes: dict[str, list[str]], indent: str) -> None:
+    """Declare ``nodes``, then each cluster as a subgraph, at any depth (no recursion)."""
+    todo: list[tuple[Cluster | None, str]] = [(c, indent) for c in reversed(clusters)]
+    _declare(nodes, lines, classes, indent)
+    while todo:
+        cluster, at = todo.pop()
+        if cluster is None:
+            lines.append(f"{at}end")
+            continue
+        lines.append(f'{at}subgraph {cluster.id} ["{_label(cluster.lines)}"]')
+        _declare(cluster.nodes, lines, classes, at + "    ")
+        todo.append((None, at))
+        todo.extend((c, at + "    ") for c in reversed(cluster.clusters))
+
+
+def _declare(nodes: tuple[Node, ...], lines: list[str], classes: dict[str, list[str]],
+             indent: str) -> None:
     for node in nodes:
         lines.append(indent + _node(node))
         for name in (node.kind, *node.classes):
             if name in _STYLES:
                 classes.setdefault(name, []).append(node.id)
-    for cluster in clusters:
-        lines.append(f'{indent}subgraph {cluster.id} ["{_label(cluster.lines)}"]')
-        _nodes(cluster.nodes, cluster.clusters, lines, classes, indent + "    ")
-        lines.append(f"{indent}end")
 
 
 def _node(node: Node) -> str:

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from compiler.lint._cli import main
 from compiler.lint._graph import draw_paths
 from spectra_dsl import CompileError, Workflow
 from tests.compiler.test_draw import check_mermaid, dot_labels
+from tests.strategies import WorkflowSource, workflow_sources
+
+from .map_strategies import map_sources
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -144,3 +149,32 @@ def test_a_missing_file_is_no_drawing(tmp_path: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--graph", "mermaid", str(tmp_path / "missing.py")]) == 1
     assert "cannot read" in capsys.readouterr().err
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workflow_sources())
+def test_random_workflows_are_drawn_alike(source: WorkflowSource) -> None:
+    _alike(source)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(map_sources())
+def test_random_maps_routes_and_orders_are_drawn_alike(source: WorkflowSource) -> None:
+    _alike(source)
+
+
+def _alike(source: WorkflowSource) -> None:
+    """Whatever compiles is drawn the same from source as from the live plan."""
+    if not source.valid:
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "random_flow.py"
+        path.write_text(source.text, encoding="utf-8")
+        module = _import(path)
+        if module is None:
+            return
+        drawn = draw_paths([str(path)], "mermaid").drawings
+        for name, drawings in _plans(module).items():
+            for text, _ in drawings:
+                assert (name, text) in drawn
+                check_mermaid(text)
