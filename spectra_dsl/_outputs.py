@@ -1,8 +1,9 @@
 """``outputs=``: which steps a run needs for the outputs asked for.
 
-An output is a step name or a state key.  A run asked for some outputs runs the plan of
-the steps that write them and of all their ancestors (parameters, guard keys and
-``after=`` steps alike), so it needs only those steps' inputs.
+An output is a step name, a state key or an input.  A run asked for some outputs runs
+the plan of the steps that write them and of all their ancestors (parameters, guard
+keys and ``after=`` steps alike), so it needs only those steps' inputs (and the inputs
+asked for themselves).
 """
 
 from __future__ import annotations

@@ -195,8 +195,8 @@ class Plan:
         """The plan that gives only ``outputs`` (step names or keys): those steps and
         every step they need, nothing else.  Built once per tuple of names.
 
-        Raises :class:`OutputError` (a :class:`SpectraError`) naming every name that is
-        neither a step nor a key.
+        Raises a :class:`SpectraError` naming every name that is no step, key or input
+        of the workflow (with the name it is a near miss of).
         """
         names = output_names(outputs)
         cached = self.subsets.get(names)
