@@ -8,6 +8,8 @@ mapped step), sub-workflow, loop pass and skipped step, in the order they began;
 
 from __future__ import annotations
 
+import bisect
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
@@ -153,9 +155,9 @@ def render(
     full, hollow = BARS[ascii]
     span = finished - started
     label_width = max(len(c.label) for c in rows)
-    spans = [(c.start, c.end) for c in rows]
+    beside = _beside(rows)
     lines = []
-    for row in rows:
+    for index, row in enumerate(rows):
         bar = [" "] * width
         first, last = _cells(row.start - started, row.end - started, span, width)
         if row.kind == "instant":
@@ -173,19 +175,46 @@ def render(
             notes.append(row.note)
         if row.attempts > 1:
             notes.append(f"{row.attempts} attempts")
-        if row.holds_slot:
-            together = [other.label for other, (s, e) in zip(rows, spans, strict=True)
-                        if other is not row and other.holds_slot and s < row.end
-                        and row.start < e]
-            if together:
-                shown = ", ".join(together[:3])
-                more = f" and {len(together) - 3} more" if len(together) > 3 else ""
-                notes.append(f"ran together with: {shown}{more}")
+        if index in beside:
+            names, count = beside[index]
+            more = f" and {count - len(names)} more" if count > len(names) else ""
+            notes.append(f"ran together with: {', '.join(names)}{more}")
         if joins and not row.scope and row.item is None and row.step in joins:
             notes.append(f"joined after: {', '.join(joins[row.step])}")
         tail = "  " + "  ".join(notes) if notes else ""
         lines.append(f"{row.label:<{label_width}} |{''.join(bar)}| {times}{tail}")
     return "\n".join(lines)
+
+
+def _beside(rows: Sequence[Call], shown: int = 3) -> dict[int, tuple[list[str], int]]:
+    """For each step call that ran beside others: up to ``shown`` of their labels (in
+    start order) and how many there were, counted over [start, finish) (in n log n: a
+    fan-out of thousands of calls is drawn in moments)."""
+    calls = sorted((i for i, row in enumerate(rows) if row.holds_slot),
+                   key=lambda i: (rows[i].start, rows[i].order))
+    starts = [rows[i].start for i in calls]
+    ends = sorted(rows[i].end for i in calls)
+    instants = Counter(rows[i].start for i in calls if rows[i].start == rows[i].end)
+    result: dict[int, tuple[list[str], int]] = {}
+    for i in calls:
+        row = rows[i]
+        before = bisect.bisect_left(starts, row.end)  # calls that started before its end
+        if row.start < row.end:
+            count = before - bisect.bisect_right(ends, row.start) - 1
+        else:  # an instant call: those that started before it and end after it
+            count = (before - bisect.bisect_right(ends, row.start)
+                     + instants[row.start])
+        if count <= 0:
+            continue
+        names: list[tuple[float, int, str]] = []
+        for k in range(before - 1, max(-1, before - 1 - 256), -1):
+            other = rows[calls[k]]
+            if other is not row and other.start < row.end and row.start < other.end:
+                names.append((other.start, other.order, other.label))
+                if len(names) == shown:
+                    break
+        result[i] = ([label for _, _, label in sorted(names)], count)
+    return result
 
 
 def _cells(start: float, end: float, span: float, width: int) -> tuple[int, int]:
