@@ -10,6 +10,7 @@ from typing import Any
 import trio
 import trio.testing
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from spectra_dsl import Join, Repeat, Workflow
 from tests.helpers import run_virtual
@@ -195,3 +196,48 @@ def test_no_two_calls_overlap_on_a_lane_and_lanes_equal_peak_concurrency(
             assert end <= start
     assert sorted(lanes) == list(range(1, result.peak_concurrency + 1))
     assert set(thread_names(document, 1)) == set(lanes)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 3), max_size=8), st.integers(1, 4), limits())
+def test_mapped_calls_and_sub_workflows_keep_to_their_lanes(
+    durations: list[int], cap: int, limit: int | None
+) -> None:
+    wf = Workflow("mapped")
+
+    @wf.step
+    async def src() -> list[int]:
+        return durations
+
+    @wf.step(map="src", concurrency=cap)
+    async def work(src: int) -> int:
+        await trio.sleep(src)
+        return src
+
+    @wf.step(map="work")  # pipelined element by element
+    async def more(work: int) -> int:
+        await trio.sleep(work % 2)
+        return work
+
+    side = Workflow("side")
+
+    @side.step
+    async def inner(src: list[int]) -> int:
+        await trio.sleep(1)
+        return 1
+
+    wf.add(side, name="aside", writes=("inner",))
+    result = run_virtual(wf, max_concurrency=limit)
+    document = result.to_chrome_trace()
+    calls = slices(document)
+    assert len(calls) == 2 + 2 * len(durations)  # src, aside/inner, every element twice
+    lanes: dict[int, list[tuple[float, float]]] = {}
+    for _, lane, ts, dur in calls:
+        lanes.setdefault(lane, []).append((ts, ts + dur))
+    for spans in lanes.values():
+        spans.sort()
+        for (_, end), (start, _) in itertools.pairwise(spans):
+            assert end <= start
+    assert sorted(lanes) == list(range(1, result.peak_concurrency + 1))
+    assert limit is None or result.peak_concurrency <= limit
+    assert_nested(document, pid=2)
