@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from compiler import StepSpec, WorkflowSpec
 from compiler.lint._engine import analyse_file
 from compiler.lint._loader import Loader
 from spectra_dsl import Workflow
@@ -108,3 +109,35 @@ def test_the_same_spec_from_both_front_ends() -> None:
         assert mine.location is not None and theirs.location is not None
         assert (mine.location.line, mine.location.column) == (
             theirs.location.line, theirs.location.column)
+
+
+#: The StepSpec fields of the map options and guards, compared on every module.
+MAP_FIELDS = ("map", "concurrency", "after", "guard")
+
+
+def _steps(spec: WorkflowSpec) -> list[StepSpec]:
+    found: list[StepSpec] = []
+    for step in spec.steps:
+        found.append(step)
+        if step.body is not None:
+            found.extend(_steps(step.body))
+    return found
+
+
+@pytest.mark.parametrize(("path", "name"), MODULES, ids=[n for _, n in MODULES])
+def test_map_options_and_guards_read_alike(path: Path, name: str) -> None:
+    """map=, concurrency=, after= and guards (value sets, ~match) of every example and
+    fixture: the same IR from source as from the live functions."""
+    namespace = _import(path, name)
+    live = {wf.name: wf.spec() for wf in namespace.values() if isinstance(wf, Workflow)}
+    for factory in _factories(namespace, name):
+        built = factory()
+        assert isinstance(built, Workflow)
+        live[built.name] = built.spec()
+    static = {w.spec.name: w.spec for w in analyse_file(str(path), Loader()).workflows}
+    for workflow_name, spec in live.items():
+        mine, theirs = _steps(static[workflow_name]), _steps(spec)
+        assert [s.name for s in mine] == [s.name for s in theirs]
+        for ours, runtime in zip(mine, theirs, strict=True):
+            for field in MAP_FIELDS:
+                assert getattr(ours, field) == getattr(runtime, field), (ours.name, field)
