@@ -72,16 +72,38 @@ def join_shapes(
     """Each step's :class:`JoinShape`, worked out once for every pass that needs it."""
     shapes: list[JoinShape] = []
     by_position = position.__getitem__
+    bits: list[int] | None = None
     for preds in predecessors:
         if len(preds) < 2:  # no fan-in, one tip at most
             upstreams = tuple(preds)
-            shapes.append(JoinShape(upstreams, False, upstreams))
+            shapes.append(_NO_UPSTREAM if not upstreams
+                          else JoinShape(upstreams, False, upstreams))
             continue
         upstreams = tuple(sorted(preds, key=by_position))
-        fan_in = len(upstreams) > 1 and independent_pair(upstreams, position, reach) is not None
+        if bits is None:
+            bits = reach.bitsets()
+        if bits is not None:
+            # As independent_pair and branch_tips, read straight from the bitsets:
+            # upstreams in plan order, so a fan-in is a consecutive pair not ordered.
+            fan_in = any(not (bits[later] >> earlier) & 1
+                         for earlier, later in itertools.pairwise(upstreams))
+            if fan_in:
+                covered = 0
+                for up in upstreams:
+                    covered |= bits[up]
+                tips = tuple(up for up in upstreams if not (covered >> up) & 1)
+            else:
+                tips = upstreams[-1:]
+            shapes.append(JoinShape(upstreams, fan_in, tips))
+            continue
+        fan_in = independent_pair(upstreams, position, reach) is not None
         tips = tuple(branch_tips(upstreams, reach)) if fan_in else upstreams[-1:]
         shapes.append(JoinShape(upstreams, fan_in, tips))
     return shapes
+
+
+#: The shape of every step without upstreams (shared: the class is frozen).
+_NO_UPSTREAM = JoinShape((), False, ())
 
 
 def check_joins(
@@ -202,19 +224,31 @@ def check_types(
     found: list[Diagnostic] = []
     reducer_of = {r.key: r for r in reducers}
     for step in steps:
-        mapped = mapped_names(step) if step.map else frozenset()
+        mapped = mapped_names(step) if step.map else ()
         for param in step.params:
             consumed = param.annotation
-            if consumed is None or param.name not in writers or param.name in mapped:
+            if consumed is None:
                 continue
-            reducer = reducer_of.get(param.name)
+            name = param.name
+            written_by = writers.get(name)
+            if written_by is None or name in mapped:
+                continue
+            reducer = reducer_of.get(name) if reducer_of else None
             # (source, produced); the source is described only for a finding.
             sources: list[tuple[ir.ReducerSpec | int, TypeExpr | None]]
             if reducer is not None:
                 sources = [(reducer, reducer.result)]
             else:
-                sources = [(w, produced_type(steps[w], param.name))
-                           for w in writers[param.name]]
+                sources = []
+                for w in written_by:
+                    writer = steps[w]
+                    if writer.writes is None and writer.map is None:  # the common case
+                        produced = writer.returns
+                        if produced is None or produced is consumed:
+                            continue
+                    else:
+                        produced = produced_type(writer, name)
+                    sources.append((w, produced))
             for source, produced in sources:
                 if (produced is None or produced is consumed  # one annotation, read once
                         or fits(produced, consumed) is not False):

@@ -175,12 +175,14 @@ def check_elements(
     """SPX502: what a mapped parameter reads is no iterable of what it takes."""
     found: list[Diagnostic] = []
     reducer_of = {r.key: r for r in reducers}
-    params_of = {step.name: {p.name: p for p in step.params} for step in steps}
     for step in steps:
+        if not step.map:  # most steps: nothing mapped, nothing to check
+            continue
+        params = {p.name: p for p in step.params}
         for name in sorted(mapped_names(step)):
-            if name not in writers or name not in params_of[step.name]:
+            if name not in writers or name not in params:
                 continue
-            param = params_of[step.name][name]
+            param = params[name]
             reducer = reducer_of.get(name)
             sources: list[tuple[str, TypeExpr | None]]
             if reducer is not None:

@@ -40,6 +40,12 @@ class Reach:
             self._bits = bits
         return self._bits
 
+    def bitsets(self) -> list[int] | None:
+        """Each step's ancestors as a bitset (bit ``a`` of entry ``b`` set when ``a``
+        precedes ``b``), built on first use; ``None`` for graphs over
+        :data:`BITSET_LIMIT` steps."""
+        return self._bits if self._bits is not None else self._bitsets()
+
     def precedes(self, a: int, b: int) -> bool:
         """True when ``a`` is an ancestor of ``b`` (every run runs ``a`` first)."""
         position = self._position
