@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any
 
 import trio
+from typing_extensions import Self
 
 from ._errors import SpectraError
 from ._executor_remote import BROKEN, RAISED, unpack_outcome
@@ -70,7 +71,7 @@ class Executor(abc.ABC):
         """Stop the workers without blocking the event loop (idempotent)."""
         await trio.to_thread.run_sync(self.close)
 
-    def __enter__(self) -> Executor:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -79,7 +80,7 @@ class Executor(abc.ABC):
     ) -> None:
         self.close()
 
-    async def __aenter__(self) -> Executor:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(

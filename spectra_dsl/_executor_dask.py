@@ -142,7 +142,8 @@ class _DaskSession(Session):
         try:
             await done.wait()
         except BaseException:  # cancelled: drop it from the cluster if not yet started
-            gathered.cancel()
+            # (the gathering task then ends by itself, its outcome ignored: cancelling
+            # it too would leave an exception no one retrieves on Dask's loop)
             with contextlib.suppress(BaseException):
                 asyncio.run_coroutine_threadsafe(
                     client.cancel([future], asynchronous=True), loop)

@@ -1,6 +1,6 @@
 """Fixtures for the executor tests: real worker processes, a real Dask cluster.
 
-One ``LocalCluster`` with two worker processes serves a whole test module (starting one
+One ``LocalCluster`` with two worker processes serves all these tests (starting one
 takes seconds); it is always closed, whatever the tests did to it.
 """
 
@@ -14,7 +14,7 @@ import pytest
 from spectra_dsl.executors import ProcessExecutor
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def cluster() -> Iterator[Any]:
     """A Dask ``LocalCluster`` of two single-threaded worker processes, on loopback."""
     distributed = pytest.importorskip("distributed")
@@ -30,7 +30,7 @@ def cluster() -> Iterator[Any]:
         cluster.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def client(cluster: Any) -> Iterator[Any]:
     """A client of :func:`cluster` (closed after the module)."""
     distributed = pytest.importorskip("distributed")
@@ -41,9 +41,8 @@ def client(cluster: Any) -> Iterator[Any]:
         client.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def processes() -> Iterator[ProcessExecutor]:
     """A ProcessExecutor of two workers, kept across the module's tests, then closed."""
-    executor = ProcessExecutor(2)
-    with executor:
+    with ProcessExecutor(2) as executor:
         yield executor

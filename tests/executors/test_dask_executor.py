@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import types
 from pathlib import Path
 from typing import Any
 
@@ -116,3 +117,14 @@ async def test_a_worker_killed_mid_call_is_rescheduled_by_the_cluster(
     with trio.fail_after(60):
         while len(client.scheduler_info()["workers"]) < 2:
             await trio.sleep(0.1)  # the nanny restarts the killed worker
+
+
+def test_a_call_that_kills_its_workers_too_often_fails_saying_so() -> None:
+    from spectra_dsl._executor_dask import _dask_failure
+
+    error = _dask_failure("embed", "cluster", distributed.KilledWorker(
+        "embed-1", types.SimpleNamespace(address="tcp://127.0.0.1:4711"), 3))
+    assert error.step == "embed"
+    assert str(error).startswith("step 'embed' on executor 'cluster': the Dask workers "
+                                 "running it died too often")
+    assert "distributed.scheduler.allowed-failures" in str(error)
