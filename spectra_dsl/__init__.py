@@ -22,22 +22,26 @@ from ._errors import StepFailed as StepFailed
 from ._errors import StepOutputError as StepOutputError
 from ._errors import StepTimeout as StepTimeout
 from ._join import Join as Join
+from ._outputs import OutputError as OutputError
 from ._plan import Plan as Plan
 from ._result import RunResult as RunResult
 from ._step import step as step
 from ._store_errors import ResumeError as ResumeError
 from ._store_errors import RunExistsError as RunExistsError
 from ._store_errors import SerializationError as SerializationError
+from ._stream import EventStream as EventStream
 from ._workflow import Workflow as Workflow
 from .reducers import last_write_wins as last_write_wins
 
 __all__ = [
     "CompileError",
     "EventHandlerError",
+    "EventStream",
     "InputError",
     "Join",
     "LoopLimitExceeded",
     "Match",
+    "OutputError",
     "Plan",
     "ReducerError",
     "Repeat",
