@@ -20,8 +20,9 @@ from ._draw import (
 )
 from ._lower import ExecutionGraph
 
-#: Characters written as Mermaid entity codes inside a quoted label (``#35;`` is ``#``).
-_ESCAPED = frozenset('"#<>&`;|\\')
+#: Characters written as Mermaid entity codes inside a quoted label (``#35;`` is ``#``);
+#: ``%`` because Mermaid reads ``%%{...}%%`` as a directive anywhere in the text.
+_ESCAPED = frozenset('"#<>&`;|%\\')
 _STYLES = {
     INPUT: "fill:#eef4ff,stroke:#6b8cc7",
     KEY: "fill:#fff6dd,stroke:#c9a13b",

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 _ID = r"[A-Za-z][A-Za-z0-9_]*"
 #: A quoted label: no raw quote, '#' only in entity codes, '<' only in line breaks, none
 #: of the characters Mermaid reads as syntax, no control characters.
-_LABEL = r'"(?:[^"#<>;|`\\\x00-\x1f\x7f]|#\d+;|<br/>)*"'
+_LABEL = r'"(?:[^"#<>;|`%\\\x00-\x1f\x7f]|#\d+;|<br/>)*"'
 _SHAPES = (r"\[{L}\]", r"\[\[{L}\]\]", r"\{{\{{{L}\}}\}}", r"\(\[{L}\]\)", r"\[/{L}/\]")
 _NODE = re.compile(rf"(?P<id>{_ID})(?:{'|'.join(s.format(L=_LABEL) for s in _SHAPES)})")
 _SUBGRAPH = re.compile(rf"subgraph (?P<id>{_ID}) \[{_LABEL}\]")
@@ -421,7 +421,8 @@ RESERVED_NAMES = ["end", "default", "graph", "subgraph", "node", "edge", "strict
                   "style", "click", "flowchart", "direction", "linkStyle", "classDef", "ünï"]
 #: Text that is free: workflow names, match values, reducer names.
 HOSTILE = ['say "hi"', "x[y]", "a{b}", "c|d", "e;f", "#1", "<b>", "back\\slash",
-           "tab\there", "line\nbreak", "`tick`", "--> n0", "%% comment", "end", "&amp;"]
+           "tab\there", "line\nbreak", "`tick`", "--> n0", "%% comment", "end", "&amp;",
+           "%%{init: {'theme': 'dark'}}%%", "#quot;", "click n0 call alert()"]
 
 
 def hostile() -> Workflow:
