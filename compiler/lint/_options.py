@@ -52,10 +52,10 @@ def read_writes(state: ReadState, node: ast.expr, step: str, where: SourceLocati
         return None
     if value is None:
         return None
-    return names(value)
+    return as_names(value)
 
 
-def names(value: object) -> tuple[object, ...] | None:
+def as_names(value: object) -> tuple[object, ...] | None:
     """``writes=``, ``map=`` and ``after=`` as the runtime normalises them: None stays
     None, a string (or any single value) becomes a 1-tuple, a sequence or set a tuple."""
     if value is None:
@@ -130,7 +130,7 @@ def read_map(state: ReadState, node: ast.expr, step: str, where: SourceLocation,
                    "its readers (SPX301, SPX502); use a string or a tuple of strings",
                    where, steps=(step,), workflow=builder.name)
         return None
-    return names(value)
+    return as_names(value)
 
 
 def read_concurrency(state: ReadState, node: ast.expr, step: str, where: SourceLocation,
@@ -156,7 +156,7 @@ def read_after(state: ReadState, node: ast.expr, step: str, where: SourceLocatio
                    "findings they could change (joins, racing writers); use a string or a "
                    "tuple of strings", where, steps=(step,), workflow=builder.name)
         return ()
-    return names(value) or ()
+    return as_names(value) or ()
 
 
 #: The reader of each step option but ``name=``.
