@@ -252,3 +252,10 @@ def test_without_a_tracer_no_span_is_made() -> None:
     wf.compile().run_sync()
     assert exporter.get_finished_spans() == ()
     assert seen["a"] is trace.INVALID_SPAN
+
+
+def test_a_tracer_that_is_no_tracer_is_refused_before_any_step_runs() -> None:
+    wf, seen = chain_and_fan()
+    with pytest.raises(TypeError, match="tracer must be an OpenTelemetry Tracer"):
+        wf.compile().run_sync(tracer="jaeger")
+    assert seen == {}
