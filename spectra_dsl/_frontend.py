@@ -100,8 +100,14 @@ def def_location(fn: object) -> SourceLocation | None:
                 return None
             return _scan(file, start, _CLASS, name or "")
         return None
-    found = _scan(code.co_filename, code.co_firstlineno, _DEF, name)
-    return found or SourceLocation(code.co_filename, code.co_firstlineno, 1)
+    file, first = code.co_filename, code.co_firstlineno
+    lines = linecache.getlines(file)
+    if 0 < first <= len(lines):  # the common case: no decorator above the def
+        text = lines[first - 1]
+        found = _DEF.match(text)
+        if found is not None and found.group(1) == name:
+            return SourceLocation(file, first, len(text) - len(text.lstrip()) + 1)
+    return _scan(file, first, _DEF, name) or SourceLocation(file, first, 1)
 
 
 #: A ``def`` or ``class`` line and the name it defines, compiled once: a pattern per
@@ -162,6 +168,8 @@ def _typed_dict_fields(annotation: object) -> Mapping[str, TypeExpr] | None:
     return fields
 
 
+_VARIADIC = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
+
 #: Attributes that make ``inspect.signature`` look past a function's own code.
 _SIGNATURE_OVERRIDES = frozenset({"__wrapped__", "__signature__", "_partialmethod",
                                   "__partialmethod__", "__text_signature__"})
@@ -178,6 +186,10 @@ def parameters(fn: Callable[..., object]) -> list[tuple[str, ParamKind, bool]]:
         return [(p.name, _KINDS[p.kind], p.default is not inspect.Parameter.empty)
                 for p in inspect.signature(fn).parameters.values()]
     code = fn.__code__
+    if not (code.co_posonlyargcount or code.co_kwonlyargcount or fn.__defaults__
+            or code.co_flags & _VARIADIC):  # the common case: plain named parameters
+        return [(name, ParamKind.POSITIONAL_OR_KEYWORD, False)
+                for name in code.co_varnames[:code.co_argcount]]
     names = code.co_varnames
     positional = code.co_argcount
     keyword_only = code.co_kwonlyargcount
@@ -212,15 +224,11 @@ def read_step(fn: object, options: StepOptions) -> StepSpec:
     fields: Mapping[str, TypeExpr] | None = None
     if kind not in (StepKind.CLASS, StepKind.OTHER) and callable(fn):
         hints = _raw_annotations(fn)
-        params = tuple(
-            ParameterSpec(
-                name=param,
-                kind=param_kind,
-                has_default=has_default,
-                annotation=_annotation(hints[param]) if param in hints else None,
-            )
+        params = tuple([
+            ParameterSpec(param, param_kind, has_default,
+                          _annotation(hints[param]) if param in hints else None)
             for param, param_kind, has_default in parameters(fn)
-        )
+        ])
         if "return" in hints:
             returns = _annotation(hints["return"])
             if options.writes is not None and len(options.writes) > 1:
