@@ -90,8 +90,11 @@ class ExecutionGraph:
         names, params, required, keys, multi_key, is_async = [], [], [], [], [], []
         for step in steps:  # one pass: these are read for every step of every run
             names.append(step.name)
-            params.append(tuple(p.name for p in step.params))
-            required.append(tuple(p.name for p in step.params if not p.has_default))
+            step_params = step.params
+            named = tuple([p.name for p in step_params])
+            params.append(named)
+            required.append(tuple([p.name for p in step_params if not p.has_default])
+                            if any([p.has_default for p in step_params]) else named)
             written = step.keys_written
             keys.append(written)
             multi_key.append(step.body is None and step.writes is not None

@@ -105,27 +105,30 @@ def _lower(
 ) -> ExecutionGraph:
     steps = res.steps
     n = len(order)
-    preds = tuple(
-        tuple(sorted(position[p] for p in res.predecessors[node])) for node in order
-    )
+    preds = tuple([
+        tuple(sorted([position[p] for p in ps])) if len(ps) > 1
+        else tuple([position[p] for p in ps])
+        for ps in [res.predecessors[node] for node in order]
+    ])
     succs: list[list[int]] = [[] for _ in range(n)]
     for pos, ps in enumerate(preds):
         for p in ps:
             succs[p].append(pos)
     joins: list[str] = []
     tips: list[frozenset[int]] = []
+    no_tips: frozenset[int] = frozenset()
     for node in order:
         shape = shapes[node]
         any_join = shape.fan_in and steps[node].join == "any"
         joins.append("any" if any_join else "all")
-        tips.append(frozenset(position[t] for t in shape.tips) if any_join else frozenset())
+        tips.append(frozenset([position[t] for t in shape.tips]) if any_join else no_tips)
     # A step counts 1; a sub-workflow step counts the longest path through its body.
     weight = [1 if (body := bodies[node]) is None else max(body.priority, default=1)
               for node in order]
     priority = weight[:]
     for pos in range(n - 1, -1, -1):
         if succs[pos]:
-            priority[pos] = weight[pos] + max(priority[s] for s in succs[pos])
+            priority[pos] = weight[pos] + max([priority[s] for s in succs[pos]])
     required: dict[str, list[str]] = {}
     optional: dict[str, list[str]] = {}
     for name, readers in res.inputs.items():
@@ -142,13 +145,14 @@ def _lower(
         successors=tuple(tuple(s) for s in succs),
         joins=tuple(joins),
         tips=tuple(tips),
-        writers={k: tuple(sorted(position[w] for w in ws)) for k, ws in res.writers.items()},
+        writers={k: (position[ws[0]],) if len(ws) == 1 else tuple(sorted([position[w] for w in ws]))
+                 for k, ws in res.writers.items()},
         required_inputs={k: tuple(v) for k, v in required.items()},
         optional_inputs={k: tuple(v) for k, v in optional.items()},
         declared_inputs=None if spec.inputs is None else frozenset(spec.inputs),
         priority=tuple(priority),
         bodies=tuple(bodies[node] for node in order),
         diagnostics=diagnostics,
-        order_only=tuple(frozenset(position[p] for p in res.order_only[node])
-                         for node in order),
+        order_only=tuple([frozenset([position[p] for p in res.order_only[node]])
+                          if res.order_only[node] else no_tips for node in order]),
     )

@@ -380,8 +380,11 @@ def build_plans(workflow: Workflow, graph: ExecutionGraph) -> Plan:
     # Each graph once, paired with the workflow it was lowered from.
     pairs: list[tuple[Workflow, ExecutionGraph]] = [(workflow, graph)]
     seen = {id(graph)}
+    entries_of: dict[int, dict[str, _Registered | _Added]] = {}
     for holder, holder_graph in pairs:  # grows while it is walked
-        entries = _entries_by_name(holder)
+        entries = entries_of.get(id(holder))
+        if entries is None:
+            entries = entries_of[id(holder)] = _entries_by_name(holder)
         for position, body_graph in enumerate(holder_graph.bodies):
             if body_graph is not None and id(body_graph) not in seen:
                 entry = entries[holder_graph.steps[position].name]
@@ -392,7 +395,7 @@ def build_plans(workflow: Workflow, graph: ExecutionGraph) -> Plan:
     plans: dict[int, Plan] = {}
     for holder_graph in _bodies_first(graph):
         holder = holder_of[id(holder_graph)]
-        entries = _entries_by_name(holder)
+        entries = entries_of[id(holder)]
         plans[id(holder_graph)] = build_plan(
             holder_graph,
             [entries[name] for name in holder_graph.names],
