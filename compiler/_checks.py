@@ -73,6 +73,7 @@ def join_shapes(
     shapes: list[JoinShape] = []
     by_position = position.__getitem__
     bits: list[int] | None = None
+    tips: tuple[int, ...]
     for preds in predecessors:
         if len(preds) < 2:  # no fan-in, one tip at most
             upstreams = tuple(preds)
@@ -85,9 +86,16 @@ def join_shapes(
         if bits is not None:
             # As independent_pair and branch_tips, read straight from the bitsets:
             # upstreams in plan order, so a fan-in is a consecutive pair not ordered.
-            fan_in = any(not (bits[later] >> earlier) & 1
-                         for earlier, later in itertools.pairwise(upstreams))
-            if fan_in:
+            fan_in = False
+            earlier = upstreams[0]
+            for later in upstreams[1:]:
+                if not (bits[later] >> earlier) & 1:
+                    fan_in = True
+                    break
+                earlier = later
+            if fan_in and len(upstreams) == 2:  # two independent upstreams: both tips
+                tips = upstreams
+            elif fan_in:
                 covered = 0
                 for up in upstreams:
                     covered |= bits[up]

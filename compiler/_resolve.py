@@ -53,8 +53,25 @@ def _diag(code: str, message: str, step: ir.StepSpec, key: str | None = None) ->
     return Diagnostic(code, message, steps=(step.name,), key=key, location=step.location)
 
 
+#: What most steps are: nothing of their definition to report.
+_RUNNABLE = (ir.ASYNC_FUNCTION, ir.SYNC_FUNCTION)
+_BY_NAME = (ir.POSITIONAL_OR_KEYWORD, ir.KEYWORD_ONLY)
+
+
+def _plainly_fine(step: ir.StepSpec) -> bool:
+    """A quick yes for the common step (a function writing its own name, which is an
+    identifier and no keyword, every parameter passed by name, no or a valid join)."""
+    name = step.name
+    return (step.writes is None and step.kind in _RUNNABLE
+            and (step.join is None or step.join in JOIN_VALUES)
+            and isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)
+            and all([param.kind in _BY_NAME for param in step.params]))
+
+
 def _check_definition(step: ir.StepSpec) -> list[Diagnostic]:
     found: list[Diagnostic] = []
+    if _plainly_fine(step):
+        return found
     if step.kind in _KIND_FIXES:
         shown = f"'{step.name}'" if step.name.isidentifier() else step.name
         found.append(_diag("SPX001", f"step {shown} {_KIND_FIXES[step.kind]}", step))
@@ -127,7 +144,8 @@ def _unique_steps(spec: ir.WorkflowSpec, found: list[Diagnostic]) -> list[ir.Ste
 
 
 def _step_reads(step: ir.StepSpec) -> list[str]:
-    reads = [p.name for p in step.params if p.kind not in (ir.VAR_POSITIONAL, ir.VAR_KEYWORD)]
+    reads = [p.name for p in step.params
+             if p.kind is not ir.VAR_POSITIONAL and p.kind is not ir.VAR_KEYWORD]
     if step.guard is not None:
         reads.extend(k for k in step.guard.reads if k not in reads)
     return reads
