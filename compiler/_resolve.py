@@ -160,17 +160,23 @@ def resolve(spec: ir.WorkflowSpec) -> Resolution:
 
     writers: dict[str, list[int]] = {}
     for index, step in enumerate(steps):
-        for key in dict.fromkeys(step.keys_written):  # a key listed twice is SPX001 already
+        if step.writes is None:  # the common case: the step's own name
+            if isinstance(step.name, str):
+                writers.setdefault(step.name, []).append(index)
+            continue
+        for key in dict.fromkeys(step.writes):  # a key listed twice is SPX001 already
             if isinstance(key, str):
                 writers.setdefault(key, []).append(index)
 
     declared = None if spec.inputs is None else set(spec.inputs)
     step_by_name = {step.name: step for step in steps}
-    known = sorted(set(writers) | set(step_by_name))
+    known: list[str] = []  # sorted when first needed: most workflows have no near miss
     close_cache: dict[str, list[str]] = {}
 
     def known_names(name: str) -> list[str]:
         """The known names ``name`` is a near miss of, computed once per name."""
+        if not known:
+            known.extend(sorted(set(writers) | set(step_by_name)))
         if name not in close_cache:
             close_cache[name] = near_misses(name, known)
         return close_cache[name]
@@ -201,7 +207,8 @@ def resolve(spec: ir.WorkflowSpec) -> Resolution:
             upstream = index_of.get(name) if isinstance(name, str) else None
             if upstream is not None and upstream not in preds:
                 only.add(upstream)
-        preds |= only
+        if only:
+            preds |= only
         predecessors.append(preds)
         order_only.append(only)
     return Resolution(steps, writers, reads, inputs, predecessors, found, order_only)
