@@ -261,6 +261,7 @@ def _execute(plan: Plan, start: Callable[[OnEvent, Any], Awaitable[RunResult]],
     out.write((state_json(result) if args.json else state_text(result)) + "\n")
     if getattr(args, "timeline", False) and not args.json:
         out.write(result.timeline() + "\n")
+    out.flush()  # (the state before the summary on standard error)
     status = getattr(result, "status", "finished")
     run_id = getattr(result, "run_id", None)
     where = f" (run id {run_id})" if run_id else ""

@@ -293,3 +293,21 @@ def test_import_spectra_dsl_does_not_import_rich() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=_env())
     assert done.stdout.strip() == "False"
+
+
+def test_the_readme_shows_the_main_examples_graph_and_the_line_that_runs_it() -> None:
+    import shlex
+
+    from examples.parallel_analysis import wf
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## See it\n", 1)[1].split("\n## ", 1)[0]
+    drawing = section.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    assert drawing == wf.compile().to_mermaid()
+    line = section.split("```sh\n", 1)[1].split("```", 1)[0].strip()
+    command = shlex.split(line)
+    assert command[:2] == ["spectra", "run"]
+    done = spectra(ROOT, *command[1:])
+    assert done.returncode == 0, done.stderr
+    assert '"entities": ["Ada Lovelace", "Charles Babbage", "Analytical Engine"]' in done.stdout
+    assert "ran together with: entities" in done.stdout  # the timeline
