@@ -83,18 +83,18 @@ class ExecutionGraph:
         if not self.order_only:
             setter(self, "order_only", (frozenset(),) * len(steps))
         if not self.maps:
-            setter(self, "maps", tuple(s.map or () for s in steps))
+            setter(self, "maps", tuple([s.map or () for s in steps]))
         if not self.concurrency:
-            setter(self, "concurrency", tuple(
-                s.concurrency if isinstance(s.concurrency, int) else None for s in steps))
+            setter(self, "concurrency", tuple([
+                s.concurrency if isinstance(s.concurrency, int) else None for s in steps]))
         names, params, required, keys, multi_key, is_async = [], [], [], [], [], []
         for step in steps:  # one pass: these are read for every step of every run
             names.append(step.name)
             step_params = step.params
             named = tuple([p.name for p in step_params])
             params.append(named)
-            required.append(tuple([p.name for p in step_params if not p.has_default])
-                            if any([p.has_default for p in step_params]) else named)
+            needed = [p.name for p in step_params if not p.has_default]
+            required.append(named if len(needed) == len(named) else tuple(needed))
             written = step.keys_written
             keys.append(written)
             multi_key.append(step.body is None and step.writes is not None
@@ -107,10 +107,10 @@ class ExecutionGraph:
         setter(self, "multi_key", tuple(multi_key))
         setter(self, "is_async", tuple(is_async))
         predecessors = self.predecessors
-        setter(self, "waits", tuple(
+        setter(self, "waits", tuple([
             len(p) - len(t) + 1 if t else len(p)
-            for p, t in zip(predecessors, self.tips, strict=True)))
-        setter(self, "roots", tuple(i for i, p in enumerate(predecessors) if not p))
+            for p, t in zip(predecessors, self.tips, strict=True)]))
+        setter(self, "roots", tuple([i for i, p in enumerate(predecessors) if not p]))
 
     def __len__(self) -> int:
         return len(self.steps)

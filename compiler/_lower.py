@@ -123,8 +123,9 @@ def _lower(
         joins.append("any" if any_join else "all")
         tips.append(frozenset([position[t] for t in shape.tips]) if any_join else no_tips)
     # A step counts 1; a sub-workflow step counts the longest path through its body.
-    weight = [1 if (body := bodies[node]) is None else max(body.priority, default=1)
-              for node in order]
+    weight = [1] * n if not any(bodies) else [
+        1 if (body := bodies[node]) is None else max(body.priority, default=1)
+        for node in order]
     priority = weight[:]
     for pos in range(n - 1, -1, -1):
         if succs[pos]:
@@ -139,10 +140,10 @@ def _lower(
         optional.pop(name, None)
     return ExecutionGraph(
         name=spec.name,
-        steps=tuple(steps[node] for node in order),
+        steps=tuple([steps[node] for node in order]),
         index={steps[node].name: pos for pos, node in enumerate(order)},
         predecessors=preds,
-        successors=tuple(tuple(s) for s in succs),
+        successors=tuple([tuple(s) for s in succs]),
         joins=tuple(joins),
         tips=tuple(tips),
         writers={k: (position[ws[0]],) if len(ws) == 1 else tuple(sorted([position[w] for w in ws]))
@@ -151,7 +152,7 @@ def _lower(
         optional_inputs={k: tuple(v) for k, v in optional.items()},
         declared_inputs=None if spec.inputs is None else frozenset(spec.inputs),
         priority=tuple(priority),
-        bodies=tuple(bodies[node] for node in order),
+        bodies=tuple([bodies[node] for node in order]),
         diagnostics=diagnostics,
         order_only=tuple([frozenset([position[p] for p in res.order_only[node]])
                           if res.order_only[node] else no_tips for node in order]),
