@@ -313,6 +313,7 @@ class Plan:
         *,
         outputs: Iterable[str] | None = None,
         max_concurrency: int | None = None,
+        tracer: Any = None,
     ) -> AbstractAsyncContextManager[EventStream]:
         """Run the workflow and read its events as they happen::
 
@@ -330,7 +331,7 @@ class Plan:
         :meth:`run` (inputs and ``outputs`` are checked here, before anything runs).
         """
         plan, given, limit = self._prepare(inputs, outputs, max_concurrency, None)
-        return open_stream(plan, given, limit)
+        return open_stream(plan, given, limit, tracer)
 
 def check_on_event(on_event: object) -> None:
     """Refuse an ``on_event`` that is no plain function of one event (an ``async def``

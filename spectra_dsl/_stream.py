@@ -79,11 +79,18 @@ class EventStream:
             self._wakeup = None
             wakeup.set()
 
-    async def _drive(self, plan: Plan, given: dict[str, Any], limit: int | None) -> None:
-        """The run's task: run the plan, keep its result or its failure, then end the
-        ``async for``."""
+    async def _drive(self, plan: Plan, given: dict[str, Any], limit: int | None,
+                     tracer: Any = None) -> None:
+        """The run's task: run the plan (with spans, given an OpenTelemetry ``tracer``),
+        keep its result or its failure, then end the ``async for``."""
         try:
-            self._result = await plan._execute(given, limit, self._push)
+            if tracer is None:
+                self._result = await plan._execute(given, limit, self._push)
+            else:
+                from ._otel import run_traced
+                self._result = await run_traced(
+                    tracer, plan.graph.name, self._push,
+                    lambda listener: plan._execute(given, limit, listener))
         except Exception as error:  # kept for the reader; cancellation propagates
             self._error = error
         finally:
@@ -96,13 +103,19 @@ class EventStream:
 
 @asynccontextmanager
 async def open_stream(
-    plan: Plan, given: dict[str, Any], limit: int | None
+    plan: Plan, given: dict[str, Any], limit: int | None, tracer: Any = None
 ) -> AsyncIterator[EventStream]:
-    """Run ``plan`` in a task while the caller reads its events (inputs checked)."""
+    """Run ``plan`` in a task while the caller reads its events (inputs checked); with
+    ``tracer``, the run and its step calls get OpenTelemetry spans as ``run`` makes."""
+    if tracer is not None:
+        from opentelemetry import trace  # (extra [otel]; as run_traced checks it)
+
+        if not isinstance(tracer, trace.Tracer) and not hasattr(tracer, "start_span"):
+            raise TypeError(f"tracer must be an OpenTelemetry Tracer, not {tracer!r}")
     events = EventStream()
     raised: BaseException | None = None
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(events._drive, plan, given, limit)
+        nursery.start_soon(events._drive, plan, given, limit, tracer)
         try:
             yield events
         except BaseException as error:  # raised outside the nursery, unwrapped
