@@ -205,10 +205,14 @@ def _resume(args: argparse.Namespace) -> int:
     plan = load_plan(args.target)
     _check_run(args.store, args.run_id, plan)
 
+    resume: Callable[..., Awaitable[RunResult]] = plan.resume  # type: ignore[attr-defined]
+    takes = inspect.signature(resume).parameters
+
     def start(on_event: OnEvent, store: Any) -> Awaitable[RunResult]:
-        resume: Callable[..., Awaitable[RunResult]] = plan.resume  # type: ignore[attr-defined]
-        return resume(args.run_id, store=store, answers=answers or None,
-                      max_concurrency=args.max_concurrency, on_event=on_event)
+        options = {"answers": answers or None, "max_concurrency": args.max_concurrency,
+                   "on_event": on_event}
+        return resume(args.run_id, store=store,
+                      **{k: v for k, v in options.items() if k in takes})
 
     return _execute(plan, start, args)
 
@@ -247,6 +251,10 @@ def _execute(plan: Plan, start: Callable[[OnEvent, Any], Awaitable[RunResult]],
 
     try:
         result = trio.run(go)
+    except (ValueError, TypeError) as error:  # resume's answers=, rerun=: the user's
+        if args.command != "resume":
+            raise
+        raise UsageError(str(error)) from error
     except StepFailed as error:
         if args.trace:
             error.to_chrome_trace(args.trace)
