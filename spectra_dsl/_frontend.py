@@ -218,7 +218,11 @@ def parameters(fn: Callable[..., object]) -> list[tuple[str, ParamKind, bool]]:
 def read_step(fn: object, options: StepOptions) -> StepSpec:
     """Describe one step in the IR, from the object and the options it was marked with."""
     kind = step_kind(fn)
-    name = options.name if options.name is not None else getattr(fn, "__name__", repr(fn))
+    name = options.name
+    if name is None:
+        name = getattr(fn, "__name__", None)
+        if name is None:  # not formatted unless needed: a repr costs more than a lookup
+            name = repr(fn)
     params: tuple[ParameterSpec, ...] = ()
     returns: TypeExpr | None = None
     fields: Mapping[str, TypeExpr] | None = None
@@ -243,8 +247,8 @@ def read_step(fn: object, options: StepOptions) -> StepSpec:
         location=def_location(fn),
         returns=returns,
         returns_fields=fields,
-        guard=read_guard(options.when),
-        retry=read_retry(options.retry),
+        guard=None if options.when is None else read_guard(options.when),
+        retry=None if options.retry is None else read_retry(options.retry),
         timeout=options.timeout,
         map=options.map,  # type: ignore[arg-type]  # SPX501 checks the elements
         concurrency=options.concurrency,
