@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import math
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -59,19 +58,19 @@ class _RunLimiter:
 class ThreadExecutor(Executor):
     """Worker threads of this process, like a plain ``def`` step with no ``executor=``.
 
-    ``max_workers`` bounds this executor's calls in flight (``None``: only the run's
-    own limits).  Nothing crosses by pickle, so a workflow bound here in a unit test
-    runs the same on a :class:`ProcessExecutor` or a :class:`DaskExecutor` if its steps
-    are importable and its values picklable.  A cancelled call's thread cannot be
-    stopped: the run waits for it (or, under a ``timeout=``, leaves it and drops its
-    result).
+    ``max_workers`` bounds this executor's calls in flight (``None``: trio's default
+    thread limiter, as for a plain ``def`` step).  Nothing crosses by pickle, so a
+    workflow bound here in a unit test runs the same on a :class:`ProcessExecutor` or a
+    :class:`DaskExecutor` if its steps are importable and its values picklable.  A
+    cancelled call's thread cannot be stopped: the run waits for it (or, under a
+    ``timeout=``, leaves it and drops its result).
     """
 
     ships = False
 
     def __init__(self, max_workers: int | None = None) -> None:
         self.max_workers = check_workers(max_workers, "max_workers")
-        self._limiter = _RunLimiter(math.inf if max_workers is None else max_workers)
+        self._limiter = None if max_workers is None else _RunLimiter(max_workers)
 
     def __repr__(self) -> str:
         return f"ThreadExecutor(max_workers={self.max_workers})"
@@ -79,7 +78,8 @@ class ThreadExecutor(Executor):
     @asynccontextmanager
     async def session(self, name: str) -> AsyncIterator[Session]:
         """Open for one run (nothing to connect)."""
-        yield _ThreadSession(self._limiter.get())
+        yield _ThreadSession(trio.to_thread.current_default_thread_limiter()
+                             if self._limiter is None else self._limiter.get())
 
 
 @attrs.frozen
