@@ -34,10 +34,11 @@ if sys.version_info < (3, 11):
 from ._cli_load import ImportFailed, UsageError, load_plan, parse_pairs
 from ._cli_output import RUN_COLUMNS, run_rows, state_json, state_text, write_table
 from ._cli_progress import Progress, shown
-from ._errors import CompileError, InputError, SpectraError, StepFailed
+from ._errors import InputError, SpectraError, StepFailed
 from ._outputs import OutputError
 from ._plan import Plan
 from ._result import RunResult
+from ._store_errors import RunExistsError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_WAITING, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -59,31 +60,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status: int = args.handler(args)
         return status
-    except UsageError as error:
-        return _fail(f"error: {error}", EXIT_USAGE)
-    except InputError as error:
-        return _fail(f"error: {error}", EXIT_USAGE)
-    except OutputError as error:
-        return _fail(f"error: {error}", EXIT_USAGE)
-    except ImportFailed as error:
-        sys.stderr.write("".join(traceback.format_exception(error.error)))
-        return _fail(f"error: {error} (the traceback above is from the module's code)",
-                     EXIT_FAILED)
-    except CompileError as error:
-        return _fail(f"error: {error}", EXIT_FAILED)
-    except StepFailed as error:
-        cause = error.__cause__
-        if cause is not None and not isinstance(cause, SpectraError):
-            sys.stderr.write("".join(traceback.format_exception(cause)))
-        return _fail(str(error), EXIT_FAILED)
-    except SpectraError as error:
-        return _fail(f"error: {error}", EXIT_FAILED)
+    except Hinted as hinted:
+        status = _report(hinted.error)
+        sys.stderr.write(f"spectra: {hinted.hint}\n")
+        return status
+    except (UsageError, ImportFailed, SpectraError) as error:
+        return _report(error)
     except KeyboardInterrupt:
         return _fail("interrupted", EXIT_INTERRUPTED)
     except BaseExceptionGroup as group:  # trio's, around a Ctrl-C in a nursery
         if group.subgroup(KeyboardInterrupt) is not None:
             return _fail("interrupted", EXIT_INTERRUPTED)
         raise
+
+
+class Hinted(Exception):
+    """``error``, with a line saying what to do next (printed after it)."""
+
+    def __init__(self, error: Exception, hint: str) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.hint = hint
+
+
+def _report(error: Exception) -> int:
+    """Say what went wrong on standard error; return the exit status it gives."""
+    if isinstance(error, (UsageError, InputError, OutputError)):
+        return _fail(f"error: {error}", EXIT_USAGE)
+    if isinstance(error, ImportFailed):
+        sys.stderr.write("".join(traceback.format_exception(error.error)))
+        return _fail(f"error: {error} (the traceback above is from the module's code)",
+                     EXIT_FAILED)
+    if isinstance(error, StepFailed):
+        cause = error.__cause__
+        if cause is not None and not isinstance(cause, SpectraError):
+            sys.stderr.write("".join(traceback.format_exception(cause)))
+        return _fail(str(error), EXIT_FAILED)
+    return _fail(f"error: {error}", EXIT_FAILED)  # CompileError and the others
 
 
 def _fail(message: str, status: int) -> int:
@@ -259,10 +272,13 @@ def _execute(plan: Plan, start: Callable[[OnEvent, Any], Awaitable[RunResult]],
         if args.trace:
             error.to_chrome_trace(args.trace)
         run_id = getattr(error, "run_id", None)
-        if run_id is not None:
-            sys.stderr.write(f"spectra: run id {run_id}: resume it with spectra resume "
-                             f"{run_id} {args.target} --store {args.store}\n")
-        raise
+        if run_id is None:
+            raise
+        raise Hinted(error, f"run id {run_id}: resume it with spectra resume {run_id} "
+                            f"{args.target} --store {args.store}") from error
+    except RunExistsError as error:
+        raise Hinted(error, f"resume it with spectra resume {error.run_id} {args.target} "
+                            f"--store {args.store}") from error
     if args.trace:
         result.to_chrome_trace(args.trace)
     out = sys.stdout
