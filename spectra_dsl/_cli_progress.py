@@ -20,10 +20,10 @@ if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
 T = TypeVar("T")
-Status = Literal["waiting", "running", "done", "skipped", "failed", "cancelled"]
+Status = Literal["waiting", "running", "done", "skipped", "failed", "cancelled", "asked"]
 
 #: The statuses the summary names only when some step has them.
-SETTLED: tuple[Status, ...] = ("skipped", "failed", "cancelled")
+SETTLED: tuple[Status, ...] = ("asked", "skipped", "failed", "cancelled")
 
 #: How often the display is redrawn, in seconds.
 REFRESH = 0.1
@@ -77,6 +77,10 @@ class Progress:
             step = getattr(event, "step", None)
             if isinstance(step, str) and getattr(event, "item", None) is None:
                 self._set(step, "done")
+        elif kind.__name__ == "StepAsked":  # an ask step waits for a person's answer
+            step = getattr(event, "step", None)
+            if isinstance(step, str):
+                self._set(step, "asked")
 
     def _set(self, step: str, status: Status) -> None:
         if step in self.status:

@@ -137,3 +137,12 @@ def test_runs_of_a_missing_store_is_a_clear_error(tmp_path: Path) -> None:
     assert done.stderr == "spectra: error: no store file 'nowhere.sqlite'\n"
     assert not (tmp_path / "nowhere.sqlite").exists()  # not created by asking
 
+
+
+def test_progress_counts_restored_steps_as_done_and_names_asks() -> None:
+    from spectra_dsl._durable_events import StepAsked, StepRestored
+
+    progress = Progress("w", ["a", "b", "c"])
+    progress(StepRestored(0.0, "a"))
+    progress(StepAsked(0.0, "b", {"question": "ok?"}))
+    assert progress.summary() == "1/3 done, 0 running, 1 waiting, 1 asked"
