@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import trio
+from hypothesis import given, settings
 
 from spectra_dsl import Workflow
 from spectra_dsl import events as ev
@@ -17,6 +18,7 @@ from spectra_dsl._cli_progress import Progress, render
 from spectra_dsl.store import SqliteStore
 from tests.cli.test_cli import MAPPED, _env, spectra
 from tests.helpers import run_virtual
+from tests.strategies import RandomDag, Recorder, build, limits, random_dags
 
 
 def mapped_workflow() -> Workflow:
@@ -146,3 +148,31 @@ def test_progress_counts_restored_steps_as_done_and_names_asks() -> None:
     progress(StepRestored(0.0, "a"))
     progress(StepAsked(0.0, "b", {"question": "ok?"}))
     assert progress.summary() == "1/3 done, 0 running, 1 waiting, 1 asked"
+
+
+@settings(max_examples=40, deadline=None)
+@given(random_dags(max_steps=10), limits())
+def test_progress_agrees_with_the_events_on_random_dags(
+    dag: RandomDag, limit: int | None
+) -> None:
+    """At every event the counts add up to the steps, the steps running are those
+    started and not finished, never more than the limit; at the end every step is
+    done."""
+    wf = build(dag, Recorder())
+    plan = wf.compile()
+    progress = Progress("random", plan.names)
+    running: set[str] = set()
+
+    def on_event(event: ev.Event) -> None:
+        progress(event)
+        if isinstance(event, ev.StepStarted):
+            running.add(event.step)
+        elif isinstance(event, ev.StepFinished):
+            running.discard(event.step)
+        counts = [progress.count(s) for s in ("done", "running", "waiting")]
+        assert sum(counts) == len(plan.names)
+        assert set(progress.named("running")) == running
+        assert limit is None or len(running) <= limit
+
+    run_virtual(wf, max_concurrency=limit, on_event=on_event)
+    assert progress.summary() == f"{len(plan.names)}/{len(plan.names)} done, 0 running, 0 waiting"
