@@ -38,6 +38,10 @@ class Ordering:
 def _kahn(predecessors: list[set[int]]) -> list[int] | None:
     """Plan order, the earliest-declared ready step first; ``None`` if a cycle leaves
     some steps never ready."""
+    if all([not preds or max(preds) < node for node, preds in enumerate(predecessors)]):
+        # Declared in dependency order (the usual case): the earliest-declared step
+        # not yet placed always has its upstreams placed, so the order is as declared.
+        return list(range(len(predecessors)))
     waiting = [len(preds) for preds in predecessors]
     successors: list[list[int]] = [[] for _ in predecessors]
     for node, preds in enumerate(predecessors):
