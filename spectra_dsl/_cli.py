@@ -218,7 +218,7 @@ def _resume(args: argparse.Namespace) -> int:
     plan = load_plan(args.target)
     _check_run(args.store, args.run_id, plan)
 
-    resume: Callable[..., Awaitable[RunResult]] = plan.resume  # type: ignore[attr-defined]
+    resume: Callable[..., Awaitable[RunResult]] = plan.resume  # type: ignore[attr-defined, unused-ignore]
     takes = inspect.signature(resume).parameters
 
     def start(on_event: OnEvent, store: Any) -> Awaitable[RunResult]:
@@ -279,6 +279,12 @@ def _execute(plan: Plan, start: Callable[[OnEvent, Any], Awaitable[RunResult]],
     except RunExistsError as error:
         raise Hinted(error, f"resume it with spectra resume {error.run_id} {args.target} "
                             f"--store {args.store}") from error
+    except SpectraError as error:
+        if type(error).__name__ != "AskWithoutAnswer" or args.store is not None:
+            raise
+        raise Hinted(error, "run it with --store runs.sqlite: the run then stops to wait "
+                            "for the answers (exit status 3) and spectra resume "
+                            "--answer STEP=VALUE gives them") from error
     if args.trace:
         result.to_chrome_trace(args.trace)
     out = sys.stdout

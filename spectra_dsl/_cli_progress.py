@@ -76,7 +76,8 @@ class Progress:
         elif kind.__name__ == "StepRestored":  # durable runs: recorded, not run again
             step = getattr(event, "step", None)
             if isinstance(step, str) and getattr(event, "item", None) is None:
-                self._set(step, "done")
+                asked = getattr(event, "status", None) == "asked"  # still no answer
+                self._set(step, "asked" if asked else "done")
         elif kind.__name__ == "StepAsked":  # an ask step waits for a person's answer
             step = getattr(event, "step", None)
             if isinstance(step, str):

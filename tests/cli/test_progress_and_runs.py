@@ -144,10 +144,11 @@ def test_runs_of_a_missing_store_is_a_clear_error(tmp_path: Path) -> None:
 def test_progress_counts_restored_steps_as_done_and_names_asks() -> None:
     from spectra_dsl._durable_events import StepAsked, StepRestored
 
-    progress = Progress("w", ["a", "b", "c"])
+    progress = Progress("w", ["a", "b", "c", "d"])
     progress(StepRestored(0.0, "a"))
     progress(StepAsked(0.0, "b", {"question": "ok?"}))
-    assert progress.summary() == "1/3 done, 0 running, 1 waiting, 1 asked"
+    progress(StepRestored(0.0, "c", status="asked"))  # restored, still not answered
+    assert progress.summary() == "1/4 done, 0 running, 1 waiting, 2 asked"
 
 
 @settings(max_examples=40, deadline=None)
