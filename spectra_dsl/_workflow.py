@@ -454,6 +454,9 @@ def build_plan(
             ))
         else:
             options = entry.options
+            if options.when is None and options.retry is None and options.timeout is None:
+                actions.append(StepAction(entry.fn))  # the common case: only a function
+                continue
             retry = options.retry if isinstance(options.retry, Retry) else None
             timeout = options.timeout
             actions.append(StepAction(
