@@ -25,6 +25,9 @@ Status = Literal["waiting", "running", "done", "skipped", "failed", "cancelled",
 #: The statuses the summary names only when some step has them.
 SETTLED: tuple[Status, ...] = ("asked", "skipped", "failed", "cancelled")
 
+#: The most mapped steps given a bar at once.
+MAX_BARS = 8
+
 #: How often the display is redrawn, in seconds.
 REFRESH = 0.1
 
@@ -127,11 +130,17 @@ def render(progress: Progress, elapsed: float) -> RenderableType:
     if running:
         rows.append(Text.assemble(("running: ", "yellow"), ", ".join(running)))
     if progress.maps:
+        # The bars of mapped steps under way first, then the latest finished ones.
+        maps = list(progress.maps.items())
+        listed = ([m for m in maps if m[1][0] < m[1][1]]
+                  + [m for m in reversed(maps) if m[1][0] >= m[1][1]])[:MAX_BARS]
         bars = Table.grid(padding=(0, 1))
-        for step, (done, count) in progress.maps.items():
+        for step, (done, count) in listed:
             bar = ProgressBar(total=max(count, 1), completed=done if count else 1, width=30)
             bars.add_row(Text(step), bar, Text(f"{done}/{count}", style="dim"))
         rows.append(bars)
+        if len(maps) > len(listed):
+            rows.append(Text(f"... and {len(maps) - len(listed)} more mapped steps", "dim"))
     failed = progress.named("failed")
     if failed:
         rows.append(Text.assemble(("failed: ", "bold red"), ", ".join(failed)))

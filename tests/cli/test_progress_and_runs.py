@@ -177,3 +177,20 @@ def test_progress_agrees_with_the_events_on_random_dags(
 
     run_virtual(wf, max_concurrency=limit, on_event=on_event)
     assert progress.summary() == f"{len(plan.names)}/{len(plan.names)} done, 0 running, 0 waiting"
+
+
+def test_the_display_shows_at_most_eight_bars_those_under_way_first() -> None:
+    from rich.console import Console
+
+    steps = [f"m{i}" for i in range(12)]
+    progress = Progress("wide", steps)
+    for i, step in enumerate(steps):
+        progress(ev.MapStarted(0.0, step, 2))
+        for item in range(2 if i < 6 else 1):  # m0..m5 done, m6..m11 under way
+            progress(ev.StepFinished(0.0, step, 0.0, item=item))
+    console = Console(record=True, width=80, force_terminal=True, color_system=None)
+    console.print(render(progress, 0.0))
+    lines = console.export_text().splitlines()
+    bars = [line.split()[0] for line in lines if line.rstrip().endswith("/2")]
+    assert bars == ["m6", "m7", "m8", "m9", "m10", "m11", "m5", "m4"]
+    assert lines[-1] == "... and 4 more mapped steps"
