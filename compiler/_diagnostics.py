@@ -68,6 +68,12 @@ CODES: dict[str, Code] = {
              "fit the mapped parameter"),
         Code("SPX503", "invalid-concurrency", _ERROR,
              "concurrency= that is not a whole number of at least 1"),
+        Code("SPX601", "ask-in-race", _ERROR,
+             "an ask step that is a Join.ANY branch tip (an answer that may never be "
+             "waited for)"),
+        Code("SPX602", "retried-ask", _ERROR,
+             "ask=True on a step that also has retry= or timeout= (a person is not "
+             "retried)"),
         Code("SPX901", "unreadable-file", _ERROR, "(lint) a file that cannot be read or parsed"),
         Code("SPX902", "not-followed", _WARNING,
              "(lint) a workflow built in a way the static check cannot follow"),

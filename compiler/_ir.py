@@ -162,6 +162,9 @@ class StepSpec:
     map: tuple[str, ...] | None = None
     concurrency: object = None
     after: tuple[str, ...] = ()
+    #: ``ask=`` and ``durable=`` as given (SPX601/SPX602 read ``ask``).
+    ask: object = False
+    durable: object = True
 
     @property
     def keys_written(self) -> tuple[str, ...]:

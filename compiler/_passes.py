@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 import attrs
 
 from . import _ir as ir
+from ._asks import check_asks
 from ._checks import (
     Exclusive,
     JoinShape,
@@ -148,6 +149,10 @@ def _elements(a: Analysis) -> Sequence[Diagnostic]:
     return check_elements(a.steps, a.resolution.writers, a.spec.reducers)
 
 
+def _asks(a: Analysis) -> Sequence[Diagnostic]:
+    return check_asks(a.steps, a.shapes)
+
+
 def _types(a: Analysis) -> Sequence[Diagnostic]:
     return check_types(a.steps, a.resolution.writers, a.spec.reducers)
 
@@ -164,6 +169,7 @@ PASSES: tuple[Pass, ...] = (
     Pass("writes", ("SPX201", "SPX202"), _writes, ordered=True),
     Pass("types", ("SPX301",), _types),
     Pass("elements", ("SPX502",), _elements),
+    Pass("asks", ("SPX601", "SPX602"), _asks, ordered=True),
 )
 
 

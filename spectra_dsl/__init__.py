@@ -7,6 +7,9 @@ and returns a :class:`Plan` that a trio runner executes with real parallelism.
 
 from . import events as events
 from . import reducers as reducers
+from ._ask import Ask as Ask
+from ._ask import CurrentStep as CurrentStep
+from ._ask import current_step as current_step
 from ._control import Match as Match
 from ._control import Repeat as Repeat
 from ._control import Retry as Retry
@@ -34,7 +37,9 @@ from ._workflow import Workflow as Workflow
 from .reducers import last_write_wins as last_write_wins
 
 __all__ = [
+    "Ask",
     "CompileError",
+    "CurrentStep",
     "EventHandlerError",
     "EventStream",
     "InputError",
@@ -56,6 +61,7 @@ __all__ = [
     "StepOutputError",
     "StepTimeout",
     "Workflow",
+    "current_step",
     "events",
     "last_write_wins",
     "match",

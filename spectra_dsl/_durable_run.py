@@ -8,7 +8,6 @@ from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from ._ask import CURRENT, Ask
-from ._durable_events import StepAsked
 from ._emit import EventLog, OnEvent
 from ._errors import ReducerError, SpectraError
 from ._journal import DurableHalt, StepContexts, ask_key, send, value_from, values_of
@@ -18,6 +17,7 @@ from ._slots import Slots
 from ._store_base import Store
 from ._store_records import StepRecord
 from ._values import bind, write_result
+from .events import StepAsked
 
 if TYPE_CHECKING:
     from ._plan import Plan

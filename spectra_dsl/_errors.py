@@ -112,6 +112,9 @@ class StepFailed(SpectraError):
 
     #: The run's event log up to the failure, set by the run that raises it.
     _log: list[Any] | None = None
+    #: The id of the failed run in its store (``None`` for a run with no store): resume
+    #: it with ``plan.resume(error.run_id, store=store)``.
+    run_id: str | None = None
 
     @property
     def events(self) -> list[Event]:

@@ -253,6 +253,8 @@ def read_step(fn: object, options: StepOptions) -> StepSpec:
         map=options.map,  # type: ignore[arg-type]  # SPX501 checks the elements
         concurrency=options.concurrency,
         after=options.after,  # type: ignore[arg-type]  # SPX005 checks the elements
+        ask=options.ask,
+        durable=options.durable,
     )
 
 

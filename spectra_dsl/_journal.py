@@ -34,12 +34,12 @@ from typing import TYPE_CHECKING, Any, cast
 import trio
 
 from ._ask import CURRENT
-from ._durable_events import StepRestored
 from ._inline import drain
 from ._runner import Halt, Run
 from ._step import options_of
 from ._store_base import Store
 from ._store_records import StepRecord, StepWrite
+from .events import StepRestored
 
 if TYPE_CHECKING:
     from ._durable_run import DurableRun

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import os
 import types
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -17,12 +18,15 @@ from compiler import Diagnostic, ExecutionGraph
 from ._control import Repeat, Retry
 from ._emit import OnEvent
 from ._errors import InputError, StepFailed
+from ._journal import OnAsk
 from ._outputs import graph_for, output_names
 from ._result import RunResult
+from ._resume import asks_of, check_asks, start
 from ._runner import Run
 from ._schedule import ScheduleTable
 from ._slots import Slots
 from ._state import ReducerInfo
+from ._store_base import Store
 from ._stream import EventStream, open_stream
 
 
@@ -239,6 +243,9 @@ class Plan:
         max_concurrency: int | None = None,
         on_event: OnEvent | None = None,
         tracer: Any = None,
+        store: Store | None = None,
+        run_id: str | None = None,
+        on_ask: OnAsk | None = None,
     ) -> RunResult:
         """Run the workflow inside a trio program and return its final state and events.
 
@@ -249,8 +256,27 @@ class Plan:
         inputs are missing or unknown, and :class:`StepFailed` if a step raises (the
         other running steps are cancelled).  With ``tracer`` (an OpenTelemetry
         ``Tracer``; extra ``spectra-dsl[otel]``) the run and each step call get a span.
+
+        With ``store`` (see docs/durable.md) the run is journaled under ``run_id`` (a
+        fresh id when not given: ``result.run_id``) and can be resumed with
+        :meth:`resume` after a failure or a crash.  Ask steps (``@step(ask=True)``) are
+        answered by ``on_ask`` (an async ``(step, payload) -> answer``), or, with a
+        store, the run ends ``result.status == "interrupted"`` with ``result.pending``.
         """
         plan, given, limit = self._prepare(inputs, outputs, max_concurrency, on_event)
+        if store is not None or run_id is not None or on_ask is not None or asks_of(plan):
+            if outputs is not None and (store is not None or run_id is not None):
+                raise TypeError("outputs= cannot be combined with store= yet: run the "
+                                "whole workflow, or run without a store")
+
+            def journaled(listener: OnEvent | None) -> Awaitable[RunResult]:
+                return start(plan, given, store=store, run_id=run_id, on_ask=on_ask,
+                             on_event=listener, limit=limit)
+
+            if tracer is not None:
+                from ._otel import run_traced
+                return await run_traced(tracer, plan.graph.name, on_event, journaled)
+            return await journaled(on_event)
         if tracer is not None:
             from ._otel import run_traced
             return await run_traced(tracer, plan.graph.name, on_event,
@@ -301,11 +327,66 @@ class Plan:
         max_concurrency: int | None = None,
         on_event: OnEvent | None = None,
         tracer: Any = None,
+        store: Store | str | os.PathLike[str] | None = None,
+        run_id: str | None = None,
+        on_ask: OnAsk | None = None,
     ) -> RunResult:
-        """Run the workflow in a new trio event loop (``trio.run``) and return the result."""
-        return trio.run(lambda: self.run(inputs, outputs=outputs,
-                                         max_concurrency=max_concurrency, on_event=on_event,
-                                         tracer=tracer))
+        """Run the workflow in a new trio event loop (``trio.run``) and return the result;
+        ``store`` may be the path of an SQLite file (opened for the run, closed after)."""
+        if store is None or isinstance(store, Store):
+            given = store
+            return trio.run(lambda: self.run(
+                inputs, outputs=outputs, max_concurrency=max_concurrency, on_event=on_event,
+                tracer=tracer, store=given, run_id=run_id, on_ask=on_ask))
+        from .store import open_store
+
+        with open_store(store) as opened:
+            return trio.run(lambda: self.run(
+                inputs, outputs=outputs, max_concurrency=max_concurrency, on_event=on_event,
+                tracer=tracer, store=opened, run_id=run_id, on_ask=on_ask))
+
+    async def resume(
+        self,
+        run_id: str,
+        *,
+        store: Store,
+        answers: Mapping[str, Any] | None = None,
+        rerun: Iterable[str] | str = (),
+        on_code_change: str = "error",
+        force: bool = False,
+        on_ask: OnAsk | None = None,
+        max_concurrency: int | None = None,
+        on_event: OnEvent | None = None,
+    ) -> RunResult:
+        """Resume the run ``run_id`` journaled in ``store`` (see docs/durable.md).
+
+        The inputs come from the store; steps with a record are restored (never called
+        again), steps that were in flight, failed or never started run.  ``answers``
+        gives asks their answers (in parts if need be); ``rerun`` drops those steps'
+        records and their descendants'.  A plan whose steps changed since the run
+        started raises :class:`ResumeError` listing them before anything runs, unless
+        ``on_code_change="rerun"`` (run them again) or ``"keep"`` (restore them); a run
+        owned by another live process raises :class:`ResumeError` naming it
+        (``force=True`` takes over an owner that cannot be checked).
+        """
+        from ._resume import resume
+
+        check_on_event(on_event)
+        limit = check_limit(max_concurrency if max_concurrency is not None
+                            else self.max_concurrency)
+        return await resume(self, run_id, store=store, answers=answers, rerun=rerun,
+                            on_code_change=on_code_change, force=force, on_ask=on_ask,
+                            on_event=on_event, limit=limit)
+
+    def resume_sync(
+        self, run_id: str, *, store: Store | str | os.PathLike[str], **options: Any
+    ) -> RunResult:
+        """:meth:`resume` in a new trio event loop; ``store`` may be a path (opened for
+        the resume and closed after)."""
+        from .store import open_store
+
+        with open_store(store) as opened:
+            return trio.run(lambda: self.resume(run_id, store=opened, **options))
 
     def stream(
         self,
@@ -331,6 +412,8 @@ class Plan:
         :meth:`run` (inputs and ``outputs`` are checked here, before anything runs).
         """
         plan, given, limit = self._prepare(inputs, outputs, max_concurrency, None)
+        if asks_of(plan):  # a stream has no store and no on_ask to take the questions
+            check_asks(plan, None, None)
         return open_stream(plan, given, limit, tracer)
 
 def check_on_event(on_event: object) -> None:

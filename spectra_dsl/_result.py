@@ -34,6 +34,12 @@ class RunResult(Mapping[str, Any]):
     #: logged its finish: see ``peak_concurrency`` for the calls that ran together.
     slot_peak: int
     _log: list[Any] = attrs.field(repr=False, eq=False)
+    #: The run's id in its store (``None`` for a run with no store).
+    run_id: str | None = None
+    #: ``"finished"``, or ``"interrupted"``: waiting for a person's answers (``pending``).
+    status: str = "finished"
+    #: Each unanswered ask step's question (its ``Ask`` payload), by step name.
+    pending: Mapping[str, Any] = attrs.field(factory=dict)
 
     @property
     def duration(self) -> float:

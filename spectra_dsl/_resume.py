@@ -18,10 +18,8 @@ import weakref
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-import attrs
 import trio
 
-from ._durable_events import RunResumed
 from ._durable_run import AskWithoutAnswer, DurableRun
 from ._errors import SpectraError, StepFailed
 from ._journal import DurableHalt, Journal, OnAsk, ask_key, ask_steps, send
@@ -31,6 +29,7 @@ from ._store_base import Store
 from ._store_errors import ResumeError
 from ._store_fingerprint import plan_fingerprint, step_fingerprints
 from ._store_records import new_run_id
+from .events import RunResumed
 
 if TYPE_CHECKING:
     from ._emit import OnEvent
@@ -38,20 +37,6 @@ if TYPE_CHECKING:
 
 #: What ``on_code_change=`` accepts.
 CODE_CHANGE_CHOICES = ("error", "rerun", "keep")
-
-
-@attrs.frozen
-class DurableResult(RunResult):
-    """A :class:`RunResult` of a run with a store or asks.
-
-    ``run_id`` is the run's id in the store (``None`` without a store); ``status`` is
-    ``"finished"`` or ``"interrupted"`` (waiting for answers); ``pending`` maps each
-    unanswered ask (its step name) to its question's payload.
-    """
-
-    run_id: str | None = None
-    status: str = "finished"
-    pending: Mapping[str, Any] = attrs.field(factory=dict)
 
 
 #: Fingerprints already computed, by plan (id, a weak reference to tell reuse of an id).
@@ -140,7 +125,7 @@ def descendants(plan: Plan, names: Iterable[str]) -> list[int]:
 async def start(
     plan: Plan, inputs: dict[str, Any], *, store: Store | None, run_id: str | None,
     on_ask: OnAsk | None, on_event: OnEvent | None, limit: int | None,
-) -> DurableResult:
+) -> RunResult:
     """Run ``plan`` journaled to ``store`` (and/or answering asks with ``on_ask``)."""
     check_asks(plan, store, on_ask)
     if store is None:
@@ -166,7 +151,7 @@ async def resume(
     plan: Plan, run_id: str, *, store: Store, answers: Mapping[str, Any] | None,
     rerun: Iterable[str] | str, on_code_change: str, force: bool, on_ask: OnAsk | None,
     on_event: OnEvent | None, limit: int | None,
-) -> DurableResult:
+) -> RunResult:
     """Resume the stored run ``run_id`` of ``plan`` (see :meth:`Plan.resume`)."""
     if not isinstance(store, Store):
         raise TypeError(f"store= takes a Store (SqliteStore, MemoryStore), not "
@@ -233,7 +218,7 @@ async def resume(
 async def drive(
     plan: Plan, inputs: dict[str, Any], journal: Journal, limit: int | None,
     on_event: OnEvent | None, resumed: RunResumed | None = None,
-) -> DurableResult:
+) -> RunResult:
     """Run ``plan`` as a :class:`DurableRun`; commit its end status with its last
     records."""
     slots = Slots(limit)
@@ -245,7 +230,8 @@ async def drive(
     try:
         await run.execute()
     except StepFailed as error:
-        error.run_id = journal.run_id  # type: ignore[attr-defined]
+        error.run_id = journal.run_id
+        error._log = run.emit.log
         _end(journal, "failed", str(error))
         raise
     except BaseException as error:
@@ -255,7 +241,7 @@ async def drive(
     _end(journal, status)
     pending = dict(journal.pending) if journal.interrupted else {}
     state = dict(run.state)
-    return DurableResult(plan.graph.name, state, started, trio.current_time(), slots.peak,
+    return RunResult(plan.graph.name, state, started, trio.current_time(), slots.peak,
                          run.emit.log, journal.run_id, status, pending)
 
 

@@ -39,6 +39,8 @@ class StepOptions:
     map: tuple[object, ...] | None = None
     concurrency: object = None
     after: tuple[object, ...] = ()
+    ask: object = False
+    durable: object = True
 
 
 def normalize_writes(writes: object) -> tuple[object, ...] | None:
@@ -53,6 +55,7 @@ def normalize_writes(writes: object) -> tuple[object, ...] | None:
 def make_options(
     name: str | None, join: object, writes: object, when: object, retry: object,
     timeout: object, map: object = None, concurrency: object = None, after: object = (),
+    ask: object = False, durable: object = True,
 ) -> StepOptions:
     """Build :class:`StepOptions`, turning ``Join`` members into their string values.
 
@@ -70,6 +73,9 @@ def make_options(
         )
     if retry is not None and not isinstance(retry, Retry):
         raise TypeError(f"retry= takes Retry(attempts=..., backoff=...), not {retry!r}")
+    for option, flag in (("ask", ask), ("durable", durable)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{option}= takes True or False, not {flag!r}")
     return StepOptions(
         name=name,
         join=join.value if isinstance(join, Join) else join,
@@ -80,6 +86,8 @@ def make_options(
         map=normalize_writes(map),
         concurrency=concurrency,
         after=normalize_writes(after) or (),
+        ask=ask,
+        durable=durable,
     )
 
 
@@ -112,6 +120,8 @@ def step(
     map: MapArg = None,
     concurrency: int | None = None,
     after: AfterArg = (),
+    ask: bool = False,
+    durable: bool = True,
 ) -> Callable[[F], F]: ...
 
 
@@ -128,6 +138,8 @@ def step(
     map: MapArg = None,
     concurrency: int | None = None,
     after: AfterArg = (),
+    ask: bool = False,
+    durable: bool = True,
 ) -> F | Callable[[F], F]:
     """Mark a function as a workflow step and return the same function.
 
@@ -145,8 +157,13 @@ def step(
       element of the value read for it, and its value is the list of the results.
     - ``concurrency``: at most this many calls of this step in flight at once.
     - ``after``: names of steps this one runs after, without reading their values.
+    - ``ask``: the step asks a person: it returns ``Ask(payload)`` and its readers get
+      the answer (from ``on_ask=``, or ``plan.resume(..., answers=...)``).
+    - ``durable``: ``False`` keeps the step out of a durable run's journal: it is
+      computed again on resume (cheap steps, values that cannot be stored).
     """
-    options = make_options(name, join, writes, when, retry, timeout, map, concurrency, after)
+    options = make_options(name, join, writes, when, retry, timeout, map, concurrency, after,
+                           ask, durable)
     if fn is not None:
         return mark(fn, options)
 

@@ -137,6 +137,8 @@ class Workflow:
         map: MapArg = None,
         concurrency: int | None = None,
         after: AfterArg = (),
+        ask: bool = False,
+        durable: bool = True,
     ) -> Callable[[F], F]: ...
 
     def step(
@@ -153,10 +155,12 @@ class Workflow:
         map: MapArg = None,
         concurrency: int | None = None,
         after: AfterArg = (),
+        ask: bool = False,
+        durable: bool = True,
     ) -> F | Callable[[F], F]:
         """Mark a function as a step (like :func:`step`) and add it to this workflow."""
         options = make_options(name, join, writes, when, retry, timeout, map, concurrency,
-                               after)
+                               after, ask, durable)
         if fn is not None and options == StepOptions():
             options = options_of(fn)  # a bare @wf.step keeps what @step recorded
 

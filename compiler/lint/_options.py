@@ -20,7 +20,7 @@ from ._state import Builder, ReadState
 
 #: Options of ``@step(...)`` and ``@wf.step(...)``.
 STEP_OPTIONS = ("name", "join", "writes", "when", "retry", "timeout", "map",
-                "concurrency", "after")
+                "concurrency", "after", "ask", "durable")
 #: The StepSpec field each step option fills, where the names differ.
 IR_FIELDS = {"when": "guard"}
 
@@ -159,11 +159,26 @@ def read_after(state: ReadState, node: ast.expr, step: str, where: SourceLocatio
     return as_names(value) or ()
 
 
+def _flag(option: str, default: bool) -> OptionReader:
+    def read_flag(state: ReadState, node: ast.expr, step: str, where: SourceLocation,
+                  builder: Builder) -> object:
+        value = evaluate(state.module, node)
+        if value is UNKNOWN:
+            state.skip(f"step '{step}': {option}={describe(node)} is not followed, so the "
+                       f"step is checked as if it had {option}={default}; use True or "
+                       "False", where, steps=(step,), workflow=builder.name)
+            return default
+        return value
+
+    read_flag.__doc__ = f"``{option}=``: True or False."
+    return read_flag
+
+
 #: The reader of each step option but ``name=``.
 OPTION_READERS: Mapping[str, OptionReader] = {
     "join": read_join, "writes": read_writes, "when": read_when, "retry": read_retry,
     "timeout": read_timeout, "map": read_map, "concurrency": read_concurrency,
-    "after": read_after,
+    "after": read_after, "ask": _flag("ask", False), "durable": _flag("durable", True),
 }
 
 
