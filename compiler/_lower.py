@@ -123,7 +123,7 @@ def _lower(
         joins.append("any" if any_join else "all")
         tips.append(frozenset([position[t] for t in shape.tips]) if any_join else no_tips)
     # A step counts 1; a sub-workflow step counts the longest path through its body.
-    weight = [1] * n if not any(bodies) else [
+    weight = [1] * n if all(body is None for body in bodies) else [
         1 if (body := bodies[node]) is None else max(body.priority, default=1)
         for node in order]
     priority = weight[:]
