@@ -16,7 +16,7 @@ from ._runner import Halt, Request, Run
 from ._slots import Slots
 from ._store_base import Store
 from ._store_records import StepRecord
-from ._values import bind, write_result
+from ._values import write_result
 from .events import StepAsked
 
 if TYPE_CHECKING:
@@ -204,28 +204,6 @@ class DurableRun(Run):
                 return None
             store.commit(journal.run_id, [write])
         return kwargs
-
-    def begin_child(self, position: int, now: float) -> list[Request]:
-        """As :meth:`Run.begin_child`, the sub-workflow journaled as well."""
-        try:
-            inputs = bind(self, position)
-        except ReducerError as error:
-            self.fail(self.plan.graph.index[error.step], error, holds_slot=False)
-            return []
-        body = self.plan.actions[position].body
-        assert body is not None
-        name = self.names[position]
-        self.emit.step_started(time=now, step=name, in_flight=self.slots.in_flight)
-
-        def ended(child: Run) -> None:  # in the instant its last step finished
-            self.report(position, child.state, now, holds_slot=False)
-
-        child = DurableRun(body, inputs, self.slots, self.emit.on_event,
-                           (*self.emit.scope, name), self.emit.log, self.halt,
-                           self.after(position, body), ended, self.depth + 1)
-        requests = child.begin(now)
-        self.spawn(functools.partial(self.await_child, position, child))
-        return requests
 
     def start_pipelined(self, upstream: Any, now: float) -> None:
         """A journaled run starts no mapped step elementwise before its upstream's

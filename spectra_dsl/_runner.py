@@ -364,8 +364,9 @@ class Run:
         def ended(child: Run) -> None:  # in the instant its last step finished
             self.report(position, child.state, now, holds_slot=False)
 
-        child = Run(body, inputs, self.slots, self.emit.on_event, (*self.emit.scope, name),
-                    self.emit.log, self.halt, self.after(position, body), ended, self.depth + 1)
+        child = type(self)(body, inputs, self.slots, self.emit.on_event,
+                           (*self.emit.scope, name), self.emit.log, self.halt,
+                           self.after(position, body), ended, self.depth + 1)
         requests = child.begin(now)
         self.spawn(functools.partial(self.await_child, position, child))
         return requests
