@@ -19,7 +19,6 @@ display; it is imported only here, and only when standard output is a terminal.
 from __future__ import annotations
 
 import argparse
-import inspect
 import os
 import sys
 import traceback
@@ -152,6 +151,15 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("target", metavar="module:workflow")
     resume.add_argument("--store", metavar="PATH", required=True)
     _inputs(resume, "-a", "--answer", "answer", "an answer to an ask step (step=value)")
+    resume.add_argument("--rerun", action="append", default=[], metavar="STEP",
+                        help="run STEP and the steps after it again, records or not; "
+                             "repeat for more")
+    resume.add_argument("--on-code-change", choices=("error", "rerun", "keep"),
+                        default="error",
+                        help="when steps changed since the run started: refuse (error, "
+                             "the default), run them again (rerun) or keep their records")
+    resume.add_argument("--force", action="store_true",
+                        help="take the run over from an owner on another host")
     resume.add_argument("--json", action="store_true",
                         help="print the final state as one JSON object")
     resume.add_argument("--trace", metavar="PATH", help="write the run as Trace Event JSON")
@@ -185,18 +193,10 @@ def _positive(text: str) -> int:
 # -- spectra run / resume ----------------------------------------------------------------
 
 
-def _durable() -> bool:
-    """Whether this spectra-dsl runs with a store (``plan.run(..., store=)``)."""
-    return "store" in inspect.signature(Plan.run).parameters and hasattr(Plan, "resume")
-
-
 def _run(args: argparse.Namespace) -> int:
     inputs = parse_pairs(args.input, "input", "-i")
     if args.store is None and args.run_id is not None:
         raise UsageError("--run-id names a run in a store: give --store PATH too")
-    if args.store is not None and not _durable():
-        raise UsageError("this version of spectra-dsl has no durable runs yet "
-                         "(plan.run takes no store=): run without --store")
     plan = load_plan(args.target)
     plan.check_inputs(inputs)  # InputError before anything runs
 
@@ -211,21 +211,15 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _resume(args: argparse.Namespace) -> int:
-    if not _durable():
-        raise UsageError("this version of spectra-dsl has no durable runs yet "
-                         "(no plan.resume): there is nothing to resume")
     answers = parse_pairs(args.answer, "answer", "--answer")
     plan = load_plan(args.target)
     _check_run(args.store, args.run_id, plan)
 
-    resume: Callable[..., Awaitable[RunResult]] = plan.resume  # type: ignore[attr-defined, unused-ignore]
-    takes = inspect.signature(resume).parameters
-
     def start(on_event: OnEvent, store: Any) -> Awaitable[RunResult]:
-        options = {"answers": answers or None, "max_concurrency": args.max_concurrency,
-                   "on_event": on_event}
-        return resume(args.run_id, store=store,
-                      **{k: v for k, v in options.items() if k in takes})
+        return plan.resume(args.run_id, store=store, answers=answers or None,
+                           rerun=tuple(args.rerun), on_code_change=args.on_code_change,
+                           force=args.force, max_concurrency=args.max_concurrency,
+                           on_event=on_event)
 
     return _execute(plan, start, args)
 

@@ -1,5 +1,4 @@
-"""``spectra run --store``, ``spectra runs`` and ``spectra resume`` on durable runs
-(skipped until this spectra-dsl has ``plan.run(..., store=)`` and ``plan.resume``)."""
+"""``spectra run --store``, ``spectra runs`` and ``spectra resume`` on durable runs."""
 
 from __future__ import annotations
 
@@ -8,10 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from spectra_dsl._cli import _durable
 from tests.cli.test_cli import spectra
-
-pytestmark = pytest.mark.skipif(not _durable(), reason="no durable runs in this version")
 
 #: Fails in `check` until the file `fixed` exists; every call of `fetch` is logged.
 FLAKY = '''
@@ -109,3 +105,25 @@ def test_resume_names_what_is_wrong(here: Path) -> None:
                     "--answer", "draft=1")
     assert stray.returncode == 2 and "'draft'" in stray.stderr
     assert "Traceback" not in other.stderr + unknown.stderr + stray.stderr
+
+
+def test_resume_reruns_steps_and_says_what_changed_in_the_code(here: Path) -> None:
+    (here / "fixed").touch()
+    done = spectra(here, "run", "flaky:wf", "-i", "order=o-2", "--store", "r.sqlite",
+                   "--run-id", "o-2")
+    assert done.returncode == 0, done.stderr
+    again = spectra(here, "resume", "o-2", "flaky:wf", "--store", "r.sqlite",
+                    "--rerun", "fetch", "--json")
+    assert again.returncode == 0, again.stderr
+    assert (here / "calls.log").read_text() == "fetch\nfetch\n"  # run again, as asked
+
+    flaky = here / "flaky.py"
+    flaky.write_text(flaky.read_text().replace('" checked"', '" verified"'))
+    refused = spectra(here, "resume", "o-2", "flaky:wf", "--store", "r.sqlite")
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("spectra: error: ") and "check" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    rerun = spectra(here, "resume", "o-2", "flaky:wf", "--store", "r.sqlite",
+                    "--on-code-change", "rerun", "--json")
+    assert rerun.returncode == 0, rerun.stderr
+    assert json.loads(rerun.stdout)["check"] == "order o-2 verified"
