@@ -381,5 +381,8 @@ def test_streamed_events_equal_the_results_on_random_dags(
 
     seen, result = virtual(main)
     assert seen == result.events
+    # The final state is the promise; under a limit, steps that finish in the same
+    # instant release their successors in trio's (random) order, so the makespan of two
+    # runs may differ and is not compared.
     reference = virtual(lambda: plan.run(max_concurrency=limit))
-    assert dict(result) == dict(reference) and result.finished == reference.finished
+    assert dict(result) == dict(reference)
