@@ -39,6 +39,9 @@ from ._plan import Plan
 from ._result import RunResult
 from ._store_errors import RunExistsError
 
+#: The store ``spectra runs`` and ``spectra resume`` read when given no ``--store``.
+DEFAULT_STORE = "runs.sqlite"
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_WAITING, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 OnEvent = Callable[[Any], None]
@@ -117,6 +120,9 @@ def _parser() -> argparse.ArgumentParser:
                               description="Run a workflow and print its final state.")
     run.add_argument("target", metavar="module:workflow")
     _inputs(run, "-i", "--input", "input", "an input of the workflow")
+    run.add_argument("-o", "--output", action="append", default=[], metavar="NAME",
+                     help="run only what this output (a step or key) needs; repeat for "
+                          "more (outputs=)")
     run.add_argument("--json", action="store_true",
                      help="print the final state as one JSON object")
     run.add_argument("--store", metavar="PATH",
@@ -140,7 +146,8 @@ def _parser() -> argparse.ArgumentParser:
 
     runs = commands.add_parser("runs", help="list the runs of a store",
                                description="List the runs of a store, oldest first.")
-    runs.add_argument("--store", metavar="PATH", required=True)
+    runs.add_argument("--store", metavar="PATH", default=DEFAULT_STORE,
+                      help=f"the store's SQLite file (default: {DEFAULT_STORE})")
     runs.set_defaults(handler=_runs)
 
     resume = commands.add_parser(
@@ -149,7 +156,8 @@ def _parser() -> argparse.ArgumentParser:
                     "name, not its code: give module:workflow as for run.")
     resume.add_argument("run_id", metavar="RUN_ID")
     resume.add_argument("target", metavar="module:workflow")
-    resume.add_argument("--store", metavar="PATH", required=True)
+    resume.add_argument("--store", metavar="PATH", default=DEFAULT_STORE,
+                        help=f"the store's SQLite file (default: {DEFAULT_STORE})")
     _inputs(resume, "-a", "--answer", "answer", "an answer to an ask step (step=value)")
     resume.add_argument("--rerun", action="append", default=[], metavar="STEP",
                         help="run STEP and the steps after it again, records or not; "
@@ -197,17 +205,22 @@ def _run(args: argparse.Namespace) -> int:
     inputs = parse_pairs(args.input, "input", "-i")
     if args.store is None and args.run_id is not None:
         raise UsageError("--run-id names a run in a store: give --store PATH too")
+    if args.store is not None and args.output:
+        raise UsageError("--output runs only part of a workflow, which a store cannot "
+                         "journal yet: give one of --output and --store")
     plan = load_plan(args.target)
-    plan.check_inputs(inputs)  # InputError before anything runs
+    outputs = tuple(args.output) or None
+    ran = plan if outputs is None else plan.for_outputs(outputs)  # OutputError here
+    ran.check_inputs(inputs, plan, outputs or ())  # InputError before anything runs
 
     def start(on_event: OnEvent, store: Any) -> Awaitable[RunResult]:
-        options: dict[str, Any] = {"max_concurrency": args.max_concurrency,
-                                   "on_event": on_event}
-        if store is not None:
-            options.update(store=store, run_id=args.run_id)
-        return plan.run(inputs, **options)
+        if store is None:
+            return plan.run(inputs, outputs=outputs, max_concurrency=args.max_concurrency,
+                            on_event=on_event)
+        return plan.run(inputs, max_concurrency=args.max_concurrency, on_event=on_event,
+                        store=store, run_id=args.run_id)
 
-    return _execute(plan, start, args)
+    return _execute(ran, start, args)
 
 
 def _resume(args: argparse.Namespace) -> int:

@@ -311,3 +311,14 @@ def test_the_readme_shows_the_main_examples_graph_and_the_line_that_runs_it() ->
     assert done.returncode == 0, done.stderr
     assert '"entities": ["Ada Lovelace", "Charles Babbage", "Analytical Engine"]' in done.stdout
     assert "ran together with: entities" in done.stdout  # the timeline
+
+
+def test_output_runs_only_what_it_needs(here: Path) -> None:
+    done = spectra(here, "run", "pipeline:wf", "-i", "url=u", "-i", "retries=1",
+                   "-o", "size", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"url": "u", "retries": 1, "fetch": "u#1", "size": 3}
+    assert "2/2 done" in done.stderr
+    unknown = spectra(here, "run", "pipeline:wf", "-i", "url=u", "-o", "sise")
+    assert unknown.returncode == 2 and "'sise'" in unknown.stderr
+    assert "Traceback" not in unknown.stderr

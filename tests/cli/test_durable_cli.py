@@ -109,21 +109,22 @@ def test_resume_names_what_is_wrong(here: Path) -> None:
 
 def test_resume_reruns_steps_and_says_what_changed_in_the_code(here: Path) -> None:
     (here / "fixed").touch()
-    done = spectra(here, "run", "flaky:wf", "-i", "order=o-2", "--store", "r.sqlite",
+    done = spectra(here, "run", "flaky:wf", "-i", "order=o-2", "--store", "runs.sqlite",
                    "--run-id", "o-2")
     assert done.returncode == 0, done.stderr
-    again = spectra(here, "resume", "o-2", "flaky:wf", "--store", "r.sqlite",
-                    "--rerun", "fetch", "--json")
+    listed = spectra(here, "runs")  # runs.sqlite, when no --store is given
+    assert listed.stdout.splitlines()[1].split()[:3] == ["o-2", "flaky", "finished"]
+    again = spectra(here, "resume", "o-2", "flaky:wf", "--rerun", "fetch", "--json")
     assert again.returncode == 0, again.stderr
     assert (here / "calls.log").read_text() == "fetch\nfetch\n"  # run again, as asked
 
     flaky = here / "flaky.py"
     flaky.write_text(flaky.read_text().replace('" checked"', '" verified"'))
-    refused = spectra(here, "resume", "o-2", "flaky:wf", "--store", "r.sqlite")
+    refused = spectra(here, "resume", "o-2", "flaky:wf")
     assert refused.returncode == 1
     assert refused.stderr.startswith("spectra: error: ") and "check" in refused.stderr
     assert "Traceback" not in refused.stderr
-    rerun = spectra(here, "resume", "o-2", "flaky:wf", "--store", "r.sqlite",
-                    "--on-code-change", "rerun", "--json")
+    rerun = spectra(here, "resume", "o-2", "flaky:wf", "--on-code-change", "rerun",
+                    "--json")
     assert rerun.returncode == 0, rerun.stderr
     assert json.loads(rerun.stdout)["check"] == "order o-2 verified"
