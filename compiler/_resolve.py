@@ -70,8 +70,6 @@ def _plainly_fine(step: ir.StepSpec) -> bool:
 
 def _check_definition(step: ir.StepSpec) -> list[Diagnostic]:
     found: list[Diagnostic] = []
-    if _plainly_fine(step):
-        return found
     if step.kind in _KIND_FIXES:
         shown = f"'{step.name}'" if step.name.isidentifier() else step.name
         found.append(_diag("SPX001", f"step {shown} {_KIND_FIXES[step.kind]}", step))
@@ -156,7 +154,8 @@ def resolve(spec: ir.WorkflowSpec) -> Resolution:
     found: list[Diagnostic] = []
     steps = _unique_steps(spec, found)
     for step in steps:
-        found.extend(_check_definition(step))
+        if not _plainly_fine(step):
+            found.extend(_check_definition(step))
 
     writers: dict[str, list[int]] = {}
     for index, step in enumerate(steps):
