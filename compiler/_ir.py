@@ -165,6 +165,8 @@ class StepSpec:
     #: ``ask=`` and ``durable=`` as given (SPX601/SPX602 read ``ask``).
     ask: object = False
     durable: object = True
+    #: The name given by ``executor=`` (bound when the workflow runs), or None.
+    executor: str | None = None
 
     @property
     def keys_written(self) -> tuple[str, ...]:

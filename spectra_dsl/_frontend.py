@@ -255,6 +255,7 @@ def read_step(fn: object, options: StepOptions) -> StepSpec:
         after=options.after,  # type: ignore[arg-type]  # SPX005 checks the elements
         ask=options.ask,
         durable=options.durable,
+        executor=options.executor,
     )
 
 

@@ -25,6 +25,14 @@ AfterArg = str | Sequence[str]
 
 _MARK = "__spectra_step__"
 
+#: Whether a step has named an executor yet: until one has, runs bind no executors.
+_executor_named = False
+
+
+def executor_named() -> bool:
+    """Whether any step made so far names an executor (``executor=``)."""
+    return _executor_named
+
 
 @attrs.frozen
 class StepOptions:
@@ -41,6 +49,7 @@ class StepOptions:
     after: tuple[object, ...] = ()
     ask: object = False
     durable: object = True
+    executor: str | None = None
 
 
 def normalize_writes(writes: object) -> tuple[object, ...] | None:
@@ -55,7 +64,7 @@ def normalize_writes(writes: object) -> tuple[object, ...] | None:
 def make_options(
     name: str | None, join: object, writes: object, when: object, retry: object,
     timeout: object, map: object = None, concurrency: object = None, after: object = (),
-    ask: object = False, durable: object = True,
+    ask: object = False, durable: object = True, executor: object = None,
 ) -> StepOptions:
     """Build :class:`StepOptions`, turning ``Join`` members into their string values.
 
@@ -76,6 +85,14 @@ def make_options(
     for option, flag in (("ask", ask), ("durable", durable)):
         if not isinstance(flag, bool):
             raise TypeError(f"{option}= takes True or False, not {flag!r}")
+    if executor is not None:
+        if not isinstance(executor, str) or not executor:
+            raise TypeError(
+                f"executor= takes the name of an executor (a str bound by "
+                f"run(..., executors={{name: ...}})), not {executor!r}"
+            )
+        global _executor_named
+        _executor_named = True
     return StepOptions(
         name=name,
         join=join.value if isinstance(join, Join) else join,
@@ -88,6 +105,7 @@ def make_options(
         after=normalize_writes(after) or (),
         ask=ask,
         durable=durable,
+        executor=executor,
     )
 
 
@@ -122,6 +140,7 @@ def step(
     after: AfterArg = (),
     ask: bool = False,
     durable: bool = True,
+    executor: str | None = None,
 ) -> Callable[[F], F]: ...
 
 
@@ -140,6 +159,7 @@ def step(
     after: AfterArg = (),
     ask: bool = False,
     durable: bool = True,
+    executor: str | None = None,
 ) -> F | Callable[[F], F]:
     """Mark a function as a workflow step and return the same function.
 
@@ -161,9 +181,11 @@ def step(
       the answer (from ``on_ask=``, or ``plan.resume(..., answers=...)``).
     - ``durable``: ``False`` keeps the step out of a durable run's journal: it is
       computed again on resume (cheap steps, values that cannot be stored).
+    - ``executor``: the name of the executor a plain ``def`` step runs on, bound per
+      run by ``run(..., executors={name: ...})`` (see :mod:`spectra_dsl.executors`).
     """
     options = make_options(name, join, writes, when, retry, timeout, map, concurrency, after,
-                           ask, durable)
+                           ask, durable, executor)
     if fn is not None:
         return mark(fn, options)
 

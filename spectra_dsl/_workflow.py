@@ -139,6 +139,7 @@ class Workflow:
         after: AfterArg = (),
         ask: bool = False,
         durable: bool = True,
+        executor: str | None = None,
     ) -> Callable[[F], F]: ...
 
     def step(
@@ -157,10 +158,11 @@ class Workflow:
         after: AfterArg = (),
         ask: bool = False,
         durable: bool = True,
+        executor: str | None = None,
     ) -> F | Callable[[F], F]:
         """Mark a function as a step (like :func:`step`) and add it to this workflow."""
         options = make_options(name, join, writes, when, retry, timeout, map, concurrency,
-                               after, ask, durable)
+                               after, ask, durable, executor)
         if fn is not None and options == StepOptions():
             options = options_of(fn)  # a bare @wf.step keeps what @step recorded
 

@@ -20,7 +20,7 @@ from ._state import Builder, ReadState
 
 #: Options of ``@step(...)`` and ``@wf.step(...)``.
 STEP_OPTIONS = ("name", "join", "writes", "when", "retry", "timeout", "map",
-                "concurrency", "after", "ask", "durable")
+                "concurrency", "after", "ask", "durable", "executor")
 #: The StepSpec field each step option fills, where the names differ.
 IR_FIELDS = {"when": "guard"}
 
@@ -174,11 +174,24 @@ def _flag(option: str, default: bool) -> OptionReader:
     return read_flag
 
 
+def read_executor(state: ReadState, node: ast.expr, step: str, where: SourceLocation,
+                  builder: Builder) -> object:
+    """``executor=``: the name of an executor (bound at run time), a string."""
+    value = evaluate(state.module, node)
+    if not isinstance(value, str):
+        state.skip(f"step '{step}': executor={describe(node)} is not followed, so the "
+                   "executor it names is unknown here; use a string or a module-level "
+                   "constant", where, steps=(step,), workflow=builder.name)
+        return None
+    return value
+
+
 #: The reader of each step option but ``name=``.
 OPTION_READERS: Mapping[str, OptionReader] = {
     "join": read_join, "writes": read_writes, "when": read_when, "retry": read_retry,
     "timeout": read_timeout, "map": read_map, "concurrency": read_concurrency,
     "after": read_after, "ask": _flag("ask", False), "durable": _flag("durable", True),
+    "executor": read_executor,
 }
 
 
