@@ -30,7 +30,7 @@ import trio
 if sys.version_info < (3, 11):
     from exceptiongroup import BaseExceptionGroup
 
-from ._cli_load import ImportFailed, UsageError, load_plan, parse_pairs
+from ._cli_load import ImportFailed, UsageError, load_plan, parse_pairs, read_inputs
 from ._cli_output import RUN_COLUMNS, run_rows, state_json, state_text, write_table
 from ._cli_progress import Progress, shown
 from ._errors import InputError, SpectraError, StepFailed
@@ -120,6 +120,9 @@ def _parser() -> argparse.ArgumentParser:
                               description="Run a workflow and print its final state.")
     run.add_argument("target", metavar="module:workflow")
     _inputs(run, "-i", "--input", "input", "an input of the workflow")
+    run.add_argument("--inputs", metavar="FILE",
+                     help="a JSON file of one object of inputs (- for standard input); "
+                          "-i gives more, or overrides its values")
     run.add_argument("-o", "--output", action="append", default=[], metavar="NAME",
                      help="run only what this output (a step or key) needs; repeat for "
                           "more (outputs=)")
@@ -202,7 +205,9 @@ def _positive(text: str) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    inputs = parse_pairs(args.input, "input", "-i")
+    given = parse_pairs(args.input, "input", "-i")
+    inputs = {} if args.inputs is None else read_inputs(args.inputs)
+    inputs.update(given)
     if args.store is None and args.run_id is not None:
         raise UsageError("--run-id names a run in a store: give --store PATH too")
     if args.store is not None and args.output:

@@ -54,6 +54,23 @@ def parse_pairs(pairs: Sequence[str], what: str, flag: str) -> dict[str, Any]:
     return values
 
 
+def read_inputs(path: str) -> dict[str, Any]:
+    """The inputs in the JSON file at ``path`` (``-``: standard input): one object
+    mapping input names to values."""
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot read --inputs file '{path}': {error.strerror}") from None
+    try:
+        found = json.loads(text)
+    except ValueError as error:
+        raise UsageError(f"--inputs file '{path}' is not JSON: {error}") from None
+    if not isinstance(found, dict):
+        raise UsageError(f"--inputs file '{path}' holds {type(found).__name__}: give one "
+                         'JSON object of input names to values, such as {"n": 3}')
+    return found
+
+
 def parse_value(text: str) -> Any:
     """``text`` as JSON (``3``, ``true``, ``[1, 2]``, ``{"a": 1}``, ``"quoted"``) when it
     parses, else the string itself (``https://example.org``, ``hello world``)."""

@@ -322,3 +322,23 @@ def test_output_runs_only_what_it_needs(here: Path) -> None:
     unknown = spectra(here, "run", "pipeline:wf", "-i", "url=u", "-o", "sise")
     assert unknown.returncode == 2 and "'sise'" in unknown.stderr
     assert "Traceback" not in unknown.stderr
+
+
+def test_inputs_from_a_json_file_or_standard_input_and_i_overrides(here: Path) -> None:
+    (here / "in.json").write_text('{"url": "u", "retries": [1, 2]}', encoding="utf-8")
+    done = spectra(here, "run", "pipeline:wf", "--inputs", "in.json", "-i", "url=v",
+                   "--json")
+    assert done.returncode == 0, done.stderr
+    state = json.loads(done.stdout)
+    assert state["url"] == "v" and state["retries"] == [1, 2]
+    piped = subprocess.run(
+        [sys.executable, "-m", "spectra_dsl._cli", "run", "pipeline:wf", "--inputs", "-",
+         "--json"], cwd=here, input='{"url": "w", "retries": 0}', capture_output=True,
+        text=True, timeout=120, env=_env())
+    assert json.loads(piped.stdout)["fetch"] == "w#0"
+    (here / "list.json").write_text("[1]", encoding="utf-8")
+    wrong = spectra(here, "run", "pipeline:wf", "--inputs", "list.json")
+    assert wrong.returncode == 2
+    assert "--inputs file 'list.json' holds list: give one JSON object" in wrong.stderr
+    missing = spectra(here, "run", "pipeline:wf", "--inputs", "nope.json")
+    assert missing.returncode == 2 and "cannot read --inputs file 'nope.json'" in missing.stderr
