@@ -95,10 +95,10 @@ class ExecutionGraph:
             params.append(named)
             needed = [p.name for p in step_params if not p.has_default]
             required.append(named if len(needed) == len(named) else tuple(needed))
-            written = step.keys_written
-            keys.append(written)
-            multi_key.append(step.body is None and step.writes is not None
-                             and len(written) > 1)
+            writes = step.writes
+            written: tuple[str, ...] = (step.name,) if writes is None else writes
+            keys.append(written)  # as keys_written says, without the property call
+            multi_key.append(writes is not None and step.body is None and len(writes) > 1)
             is_async.append(step.kind is ir.StepKind.ASYNC_FUNCTION)
         setter(self, "names", tuple(names))
         setter(self, "params", tuple(params))

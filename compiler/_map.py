@@ -57,13 +57,16 @@ def mapped_names(step: ir.StepSpec) -> frozenset[str]:
 def check_options(steps: Sequence[ir.StepSpec]) -> list[Diagnostic]:
     """SPX501 (``map=`` names), SPX503 (``concurrency=``) and SPX005 (``after=``)."""
     found: list[Diagnostic] = []
-    names = [step.name for step in steps]
-    known = frozenset(names)
+    names: list[str] = []
+    known: frozenset[str] = frozenset()
     key_writers: dict[str, str] = {}
-    for step in steps:
-        for key in step.keys_written:
-            if isinstance(key, str):
-                key_writers.setdefault(key, step.name)
+    if any([step.after for step in steps]):  # the names after= is checked against
+        names = [step.name for step in steps]
+        known = frozenset(names)
+        for step in steps:
+            for key in step.keys_written:
+                if isinstance(key, str):
+                    key_writers.setdefault(key, step.name)
     for step in steps:
         if step.map is not None:
             found.extend(_check_map(step))
