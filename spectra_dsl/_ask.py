@@ -59,6 +59,10 @@ CURRENT: contextvars.ContextVar[tuple[str | None, tuple[str, ...], str, int | No
     contextvars.ContextVar("spectra_current_step", default=None))
 
 
+#: The try of the step call running in this task (1 for the first), set by the retry loop.
+ATTEMPT: contextvars.ContextVar[int] = contextvars.ContextVar("spectra_attempt", default=1)
+
+
 def current_step() -> CurrentStep:
     """The step call running in this task (its run id, scope, step, item, attempt and
     stable ``key``).  Raises ``LookupError`` outside a step of a run with a store or
@@ -68,7 +72,7 @@ def current_step() -> CurrentStep:
         raise LookupError(
             "current_step() was called outside a step of a durable run: call it from "
             "inside a step function while its workflow runs with store= (or on_ask=)")
-    return CurrentStep(*found)
+    return CurrentStep(*found, attempt=ATTEMPT.get())
 
 
 def set_current(step: tuple[str | None, tuple[str, ...], str, int | None]) -> None:

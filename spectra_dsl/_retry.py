@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from ._ask import ATTEMPT
 from ._control import Retry
 from ._errors import StepTimeout
 
@@ -30,6 +31,7 @@ async def call_with_retries(
     attempt = 1
     while True:
         error: Exception
+        token = ATTEMPT.set(attempt)  # what current_step() tells the call
         try:
             if timeout is None:
                 return await call()
@@ -42,6 +44,8 @@ async def call_with_retries(
             emit.step_timed_out(time=trio.current_time(), step=step, attempt=attempt,
                                 timeout=timeout, item=item)
             error = StepTimeout(step, attempt, timeout)
+        finally:
+            ATTEMPT.reset(token)
         if (retry is None or attempt >= retry.attempts
                 or not isinstance(error, (StepTimeout, *retry.on))):
             raise error

@@ -14,12 +14,14 @@ from spectra_dsl import (
     Join,
     Repeat,
     ResumeError,
+    Retry,
     RunExistsError,
     SerializationError,
     StepFailed,
     Workflow,
     current_step,
     events,
+    step,
 )
 from spectra_dsl.store import JsonCodec, MemoryStore, SqliteStore, Store
 
@@ -519,3 +521,20 @@ def test_a_recorded_step_released_by_a_skip_is_restored_under_a_tight_limit(
     result = virtual(lambda: plan.resume("r", store=store, max_concurrency=1))
     assert result["last"] == 2
     assert log.calls == ["last"]
+
+
+def test_current_step_counts_the_attempts_of_a_retried_call(store: Store) -> None:
+    seen: list[tuple[int, str]] = []
+
+    @step(retry=Retry(attempts=3, backoff=1.0))
+    async def charge(amount: int) -> int:
+        now = current_step()
+        seen.append((now.attempt, now.key))
+        if now.attempt < 3:
+            raise ConnectionError("the payment service is busy")
+        return amount
+
+    plan = Workflow("pay", steps=[charge]).compile()
+    result = virtual(lambda: plan.run({"amount": 5}, store=store, run_id="o-2"))
+    assert result["charge"] == 5
+    assert seen == [(1, "o-2/charge"), (2, "o-2/charge"), (3, "o-2/charge")]
