@@ -273,9 +273,7 @@ class DurableRun(Run):
         if values is None:  # not its keys: writing it raises the error that says so
             super().finish(position, value, started, holds_slot)
             return
-        write = store.record(self.names[position], "finished", scope=self.emit.scope,
-                             values=values)
-        journal.writes.append(write)
+        journal.writes.append(store._finished(self.names[position], self.emit.scope, values))
         journal.waiting.append((self, position, value, started, holds_slot))
         if self.slots.in_flight <= holds_slot:
             journal.flush()  # nothing else in flight: no peer to wait for, commit now

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
@@ -49,6 +50,9 @@ if TYPE_CHECKING:
 OnAsk = Callable[[str, Any], Awaitable[Any]]
 #: Per plan position: (durable, ask).
 Flags = tuple[tuple[bool, ...], tuple[bool, ...]]
+
+#: :func:`plan_flags` by ``id(plan)``, while the plan lives.
+_FLAGS: dict[int, tuple[weakref.ref[Plan], Flags]] = {}
 
 
 def plan_flags(plan: Plan) -> Flags:
@@ -166,14 +170,14 @@ class Journal:
         self.interrupted = False
         self.restored = 0
         self.commits = 0
-        self._flags: dict[int, tuple[Plan, Flags]] = {}
 
     def flags(self, plan: Plan) -> Flags:
-        """:func:`plan_flags`, computed once per plan."""
-        found = self._flags.get(id(plan))
-        if found is None:
-            found = (plan, plan_flags(plan))
-            self._flags[id(plan)] = found
+        """:func:`plan_flags`, computed once per plan (not once per run)."""
+        found = _FLAGS.get(id(plan))
+        if found is None or found[0]() is not plan:
+            key = id(plan)
+            found = (weakref.ref(plan, lambda _: _FLAGS.pop(key, None)), plan_flags(plan))
+            _FLAGS[key] = found
         return found[1]
 
     # -- group commit ---------------------------------------------------------------

@@ -6,6 +6,8 @@ decodes with the codec, decides leases and what to prune, and leaves each backen
 from __future__ import annotations
 
 import abc
+import functools
+import pickle
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -13,6 +15,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from ._store_codec import (
+    PICKLE_PROTOCOL,
     Codec,
     PickleCodec,
     decode_value,
@@ -44,6 +47,9 @@ StepKey = tuple[tuple[str, ...], str]
 RecordKey = tuple[tuple[str, ...], str, int | None]
 
 _MISSING: Any = object()
+#: :class:`PickleCodec`'s ``encode`` without its method call.
+_pickle_encode: Callable[[Any], bytes] = functools.partial(pickle.dumps,
+                                                           protocol=PICKLE_PROTOCOL)
 
 
 class Store(abc.ABC):
@@ -162,6 +168,27 @@ class Store(abc.ABC):
         encoded = None if payload is _MISSING else encode_value(
             self.codec, payload, step=step, key="payload")
         return StepWrite(tuple(scope), step, item, status, attempt, blobs, error, encoded)
+
+    def _finished(self, step: str, scope: tuple[str, ...], values: Mapping[str, Any]
+                 ) -> StepWrite:
+        """The ``finished`` record of a step call that is not mapped, first attempt:
+        :meth:`record` for the run's hot path, where ``step`` and ``scope`` come from a
+        compiled plan (so are not checked again).  Every value is encoded in one pass;
+        a value that cannot be stored raises ``SerializationError`` naming step and key,
+        as :meth:`record` does."""
+        encode = self._encode
+        try:
+            blobs = tuple([(key, encode(value)) for key, value in values.items()])
+        except Exception:
+            blobs = encode_values(self.codec, values, step=step)  # raises, naming the key
+        return StepWrite(scope, step, None, "finished", 1, blobs, None, None)
+
+    @property
+    def _encode(self) -> Callable[[Any], bytes]:
+        codec = self.codec
+        if type(codec) is PickleCodec:
+            return _pickle_encode
+        return codec.encode
 
     def encode_values(self, step: str, values: Mapping[str, Any]) -> Blobs:
         """``values`` encoded key by key (``SerializationError`` names step and key)."""
