@@ -256,7 +256,7 @@ class SqliteStore(Store):
                 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (record.run_id, record.workflow, record.status, record.created,
                  record.updated, record.codec, record.inputs, record.plan_fingerprint,
-                 json.dumps(dict(record.step_fingerprints)), record.error,
+                 _fingerprints_json(record.step_fingerprints), record.error,
                  *_lease_row(lease)))
             self._seq[record.run_id] = 0
 
@@ -300,14 +300,13 @@ class SqliteStore(Store):
                 if seq is None:
                     seq = db.execute("SELECT coalesce(max(seq), 0) FROM steps WHERE rid = ?",
                                      (rid,)).fetchone()[0]
-                rows = []
-                for record in records:
+                if len(records) == 1:
                     seq += 1
-                    rows.append(_step_row(rid, record, seq, now))
-                if len(rows) == 1:
-                    db.execute(_UPSERT, rows[0])
+                    db.execute(_UPSERT, _step_row(rid, records[0], seq, now))
                 else:
-                    db.executemany(_UPSERT, rows)
+                    db.executemany(_UPSERT, [_step_row(rid, record, seq + i, now)
+                                             for i, record in enumerate(records, 1)])
+                    seq += len(records)
                 self._seq[run_id] = seq
             sets: list[str] = []
             args: list[Any] = []
@@ -396,6 +395,12 @@ def _step_row(rid: int, record: StepWrite, seq: int, now: float) -> tuple[Any, .
     return (rid, _scope_text(record.scope), record.step,
             -1 if record.item is None else record.item, record.status, record.attempt,
             record.error, record.payload, keys, data, seq, now)
+
+
+@functools.lru_cache(maxsize=16)
+def _fingerprints_json(pairs: tuple[tuple[str, str], ...]) -> str:
+    """A run's step fingerprints as stored (the same plan's, run after run, once)."""
+    return json.dumps(dict(pairs))
 
 
 @functools.lru_cache(maxsize=4096)
