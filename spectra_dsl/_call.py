@@ -57,10 +57,16 @@ async def call_once(
     assert fn is not None
     if run.plan.is_async[position]:
         return await fn(**kwargs)
-    (value,) = await trio.to_thread.run_sync(
-        functools.partial(_boxed, fn, kwargs), limiter=run.thread_limiter,
-        abandon_on_cancel=action.timeout is not None,
-    )
+    remote = run.halt.remote
+    session = remote.get(fn) if remote else None
+    if session is not None:  # executor=: a thread pool, worker processes, a cluster
+        value = await session.call(fn, kwargs, step=run.plan.names[position],
+                                   abandon=action.timeout is not None)
+    else:
+        (value,) = await trio.to_thread.run_sync(
+            functools.partial(_boxed, fn, kwargs), limiter=run.thread_limiter,
+            abandon_on_cancel=action.timeout is not None,
+        )
     # A thread is not cancelled while it runs: if the run was cancelled meanwhile, this
     # step's result is dropped and nothing after it starts.
     await trio.lowlevel.checkpoint_if_cancelled()

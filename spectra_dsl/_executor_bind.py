@@ -7,20 +7,64 @@ executor to that executor's session; a step not in it runs as it always did.
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 import pickle
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from contextlib import AsyncExitStack, asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from contextlib import (
+    AbstractAsyncContextManager,
+    AsyncExitStack,
+    asynccontextmanager,
+    contextmanager,
+)
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._executor_base import Executor, ExecutorError, Session
-from ._step import options_of
+from ._step import executor_named, options_of
 
 if TYPE_CHECKING:
     from ._plan import Plan
 
 #: What a run binds: each step function sent elsewhere, and its executor's session.
 Remote = dict[Callable[..., Any], Session]
+
+#: The ``executors=`` of the run being started (``plan.run`` sets it for its length; the
+#: top :class:`Run` of the tree opens them, whatever kind of run it is).
+EXECUTORS: contextvars.ContextVar[Mapping[str, Executor] | None] = contextvars.ContextVar(
+    "spectra_executors", default=None)
+
+T = TypeVar("T")
+
+
+def executors_wanted() -> bool:
+    """Whether a run must bind executors: some were given, or a step names one."""
+    return EXECUTORS.get() is not None or executor_named()
+
+
+@contextmanager
+def given_executors(executors: Mapping[str, Executor] | None) -> Iterator[None]:
+    """Make ``executors`` the ones of the runs started in this context."""
+    token = EXECUTORS.set(executors)
+    try:
+        yield
+    finally:
+        EXECUTORS.reset(token)
+
+
+@asynccontextmanager
+async def streaming_with(
+    executors: Mapping[str, Executor] | None, inner: AbstractAsyncContextManager[T]
+) -> AsyncIterator[T]:
+    """``inner`` (a stream of a run) entered with ``executors`` given."""
+    with given_executors(executors):
+        async with inner as value:
+            yield value
+
+
+def check_bound(plan: Plan, executors: Mapping[str, Executor] | None) -> None:
+    """Raise :class:`ExecutorError` now if ``plan`` cannot bind its executors."""
+    if executors is not None or executor_named():
+        check_executors(plan, executors)
 
 
 def executor_name(fn: object) -> str | None:

@@ -18,6 +18,8 @@ from compiler import Diagnostic, ExecutionGraph
 from ._control import Repeat, Retry
 from ._emit import OnEvent
 from ._errors import InputError, StepFailed
+from ._executor_base import Executor
+from ._executor_bind import EXECUTORS, check_bound, given_executors, streaming_with
 from ._journal import OnAsk
 from ._outputs import graph_for, output_names
 from ._result import RunResult
@@ -246,6 +248,7 @@ class Plan:
         store: Store | None = None,
         run_id: str | None = None,
         on_ask: OnAsk | None = None,
+        executors: Mapping[str, Executor] | None = None,
     ) -> RunResult:
         """Run the workflow inside a trio program and return its final state and events.
 
@@ -262,7 +265,15 @@ class Plan:
         :meth:`resume` after a failure or a crash.  Ask steps (``@step(ask=True)``) are
         answered by ``on_ask`` (an async ``(step, payload) -> answer``), or, with a
         store, the run ends ``result.status == "interrupted"`` with ``result.pending``.
+        ``executors`` binds the names steps give with ``executor=`` (see
+        docs/executors.md); an unbound name is an ``ExecutorError`` before any step runs.
         """
+        if EXECUTORS.get() is not executors:  # bound for the length of this run
+            with given_executors(executors):
+                return await self.run(
+                    inputs, outputs=outputs, max_concurrency=max_concurrency,
+                    on_event=on_event, tracer=tracer, store=store, run_id=run_id,
+                    on_ask=on_ask, executors=executors)
         plan, given, limit = self._prepare(inputs, outputs, max_concurrency, on_event)
         if store is not None or run_id is not None or on_ask is not None or asks_of(plan):
             if outputs is not None and (store is not None or run_id is not None):
@@ -330,6 +341,7 @@ class Plan:
         store: Store | str | os.PathLike[str] | None = None,
         run_id: str | None = None,
         on_ask: OnAsk | None = None,
+        executors: Mapping[str, Executor] | None = None,
     ) -> RunResult:
         """Run the workflow in a new trio event loop (``trio.run``) and return the result;
         ``store`` may be the path of an SQLite file (opened for the run, closed after)."""
@@ -337,13 +349,15 @@ class Plan:
             given = store
             return trio.run(lambda: self.run(
                 inputs, outputs=outputs, max_concurrency=max_concurrency, on_event=on_event,
-                tracer=tracer, store=given, run_id=run_id, on_ask=on_ask))
+                tracer=tracer, store=given, run_id=run_id, on_ask=on_ask,
+                executors=executors))
         from .store import open_store
 
         with open_store(store) as opened:
             return trio.run(lambda: self.run(
                 inputs, outputs=outputs, max_concurrency=max_concurrency, on_event=on_event,
-                tracer=tracer, store=opened, run_id=run_id, on_ask=on_ask))
+                tracer=tracer, store=opened, run_id=run_id, on_ask=on_ask,
+                executors=executors))
 
     async def resume(
         self,
@@ -357,6 +371,7 @@ class Plan:
         on_ask: OnAsk | None = None,
         max_concurrency: int | None = None,
         on_event: OnEvent | None = None,
+        executors: Mapping[str, Executor] | None = None,
     ) -> RunResult:
         """Resume the run ``run_id`` journaled in ``store`` (see docs/durable.md).
 
@@ -371,6 +386,13 @@ class Plan:
         """
         from ._resume import resume
 
+        if EXECUTORS.get() is not executors:  # bound for the length of this resume
+            with given_executors(executors):
+                return await self.resume(
+                    run_id, store=store, answers=answers, rerun=rerun,
+                    on_code_change=on_code_change, force=force, on_ask=on_ask,
+                    max_concurrency=max_concurrency, on_event=on_event,
+                    executors=executors)
         check_on_event(on_event)
         limit = check_limit(max_concurrency if max_concurrency is not None
                             else self.max_concurrency)
@@ -395,6 +417,7 @@ class Plan:
         outputs: Iterable[str] | None = None,
         max_concurrency: int | None = None,
         tracer: Any = None,
+        executors: Mapping[str, Executor] | None = None,
     ) -> AbstractAsyncContextManager[EventStream]:
         """Run the workflow and read its events as they happen::
 
@@ -414,7 +437,8 @@ class Plan:
         plan, given, limit = self._prepare(inputs, outputs, max_concurrency, None)
         if asks_of(plan):  # a stream has no store and no on_ask to take the questions
             check_asks(plan, None, None)
-        return open_stream(plan, given, limit, tracer)
+        check_bound(plan, executors)  # an unbound executor name: before anything runs
+        return streaming_with(executors, open_stream(plan, given, limit, tracer))
 
 def check_on_event(on_event: object) -> None:
     """Refuse an ``on_event`` that is no plain function of one event (an ``async def``

@@ -29,6 +29,7 @@ from ._call import invoke
 from ._control import guard_holds
 from ._emit import Emitter, EventLog, OnEvent
 from ._errors import EventHandlerError, LoopLimitExceeded, ReducerError, StepFailed
+from ._executor_bind import EXECUTORS, Remote, executors_wanted, open_executors
 from ._inline import drain, run_handed_over
 from ._map import MappedStep, mapped_lists, pipelined
 from ._schedule import Schedule
@@ -52,12 +53,15 @@ Request = tuple[int, "Run", int]
 
 class Halt:
     """Shared by a run and its sub-workflow runs: once one fails, none starts a step.
-    ``context`` is the context the run started in: each step run inline gets a copy."""
+    ``context`` is the context the run started in: each step run inline gets a copy.
+    ``remote``: each step function bound to an executor, and its session (set when the
+    top run opens its executors; None while it has none)."""
 
-    __slots__ = ("context", "halted")
+    __slots__ = ("context", "halted", "remote")
 
     def __init__(self) -> None:
         self.halted = False
+        self.remote: Remote | None = None
         self.context = contextvars.copy_context()
 
 
@@ -119,7 +123,14 @@ class Run:
     # -- the run as a whole ---------------------------------------------------------
 
     async def execute(self) -> None:
-        """Run every step; raise :class:`StepFailed` if one fails."""
+        """Run every step; raise :class:`StepFailed` if one fails.  The top run first
+        opens the executors its steps name, for its whole length (``executor=``)."""
+        if self.halt.remote is None and executors_wanted():
+            async with open_executors(self.plan, EXECUTORS.get()) as remote:
+                self.halt.remote = remote
+                self.submit(self.begin(self.now()))
+                await self.complete()
+            return
         self.submit(self.begin(self.now()))
         await self.complete()
 
