@@ -11,7 +11,9 @@ a real SQLite file (WAL, ``synchronous=NORMAL``, the default) in a temporary dir
 
 Each figure is the median over repetitions of one whole run (``trio.run`` included), in
 µs per step; ``extra_us`` is the journaling cost per step and ``ratio`` store / no
-store.  Targets: chain ``extra_us`` <= 300; fan-out ``ratio`` <= 1.5.
+store.  ``memory_us`` is the same run journaled to a :class:`MemoryStore` (no SQL):
+what the runner and the encoding cost, apart from SQLite.  Targets: chain
+``extra_us`` <= 300; fan-out ``ratio`` <= 1.5.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from spectra_dsl import Join, Plan, Workflow
-from spectra_dsl.store import SqliteStore
+from spectra_dsl.store import MemoryStore, SqliteStore, Store
 
 Figures = dict[str, float]
 
@@ -67,7 +69,7 @@ def fan_out(n: int) -> Plan:
     return wf.compile()
 
 
-def timed(plan: Plan, store: SqliteStore | None, tag: str) -> float:
+def timed(plan: Plan, store: Store | None, tag: str) -> float:
     """Seconds for one whole run (journaled to ``store`` as run ``tag`` when given)."""
     started = time.perf_counter()
     if store is None:
@@ -81,16 +83,20 @@ def compare(plan: Plan, steps: int, repeat: int, directory: Path, label: str) ->
     """Median µs per step with and without a store, alternated run by run."""
     bare: list[float] = []
     stored: list[float] = []
+    memory: list[float] = []
+    in_memory = MemoryStore()
     with SqliteStore(directory / f"{label}.sqlite") as store:
         timed(plan, None, label)  # warm up both paths
         timed(plan, store, f"{label}-warm")
         for i in range(repeat):
             bare.append(timed(plan, None, label))
             stored.append(timed(plan, store, f"{label}-{i}"))
+            memory.append(timed(plan, in_memory, f"{label}-{i}"))
     no_store = statistics.median(bare) / steps * 1e6
     store_us = statistics.median(stored) / steps * 1e6
     return {"no_store_us": no_store, "store_us": store_us, "extra_us": store_us - no_store,
-            "ratio": store_us / no_store}
+            "ratio": store_us / no_store,
+            "memory_us": statistics.median(memory) / steps * 1e6}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -114,7 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f = figures[label]
         print(f"  {label:8} no store {f['no_store_us']:8.1f} µs/step   store "
               f"{f['store_us']:8.1f} µs/step   extra {f['extra_us']:8.1f}   ratio "
-              f"{f['ratio']:5.2f}   (target: {target})")
+              f"{f['ratio']:5.2f}   (target: {target})   MemoryStore "
+              f"{f['memory_us']:8.1f} µs/step")
     return 0
 
 

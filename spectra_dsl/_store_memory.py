@@ -76,8 +76,9 @@ class MemoryStore(Store):
         seq = self._seq[run_id]
         for record in records:
             seq += 1
-            steps.pop(record.key, None)  # a replaced record moves to the end
-            steps[record.key] = (record, seq, now)
+            key = (record[0], record[1], record[2])  # record.key, without the call
+            steps.pop(key, None)  # a replaced record moves to the end
+            steps[key] = (record, seq, now)
         self._seq[run_id] = seq
         changes: dict[str, object] = {}
         if status is not None:
