@@ -212,7 +212,7 @@ def test_the_coming_from_page_maps_their_concepts() -> None:
         assert concept in page, concept
 
 
-def test_the_coming_from_page_says_not_yet_exactly_for_what_is_missing() -> None:
+def test_the_coming_from_page_lists_no_feature_as_missing_that_exists() -> None:
     not_yet = prose(ROOT / "docs" / "coming-from.md").split("\n## Not yet\n", 1)[1]
     listed = set(re.findall(r"^- \*\*(.+?)\*\*", not_yet, flags=re.M))
     for feature, exists in _exists().items():
