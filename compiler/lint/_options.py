@@ -9,6 +9,7 @@ returns what the check assumes instead.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Callable, Mapping
 
 from compiler import GuardSpec, RetrySpec, SourceLocation, TypeExpr
@@ -107,12 +108,12 @@ def read_retry(state: ReadState, node: ast.expr, step: str, where: SourceLocatio
     return None
 
 
-def read_timeout(state: ReadState, node: ast.expr, step: str, where: SourceLocation,
-                 builder: Builder) -> object:
-    """``timeout=``: a number or a constant."""
+def read_number(state: ReadState, node: ast.expr, step: str, where: SourceLocation,
+                builder: Builder, *, option: str) -> object:
+    """``timeout=`` or ``concurrency=``: a number or a constant (the passes judge it)."""
     value = evaluate(state.module, node)
     if value is UNKNOWN:
-        state.skip(f"step '{step}': timeout={describe(node)} is not followed, so it is "
+        state.skip(f"step '{step}': {option}={describe(node)} is not followed, so it is "
                    "not checked; use a number or a module-level constant", where,
                    steps=(step,), workflow=builder.name)
         return None
@@ -131,18 +132,6 @@ def read_map(state: ReadState, node: ast.expr, step: str, where: SourceLocation,
                    where, steps=(step,), workflow=builder.name)
         return None
     return as_names(value)
-
-
-def read_concurrency(state: ReadState, node: ast.expr, step: str, where: SourceLocation,
-                     builder: Builder) -> object:
-    """``concurrency=``: a number or a constant."""
-    value = evaluate(state.module, node)
-    if value is UNKNOWN:
-        state.skip(f"step '{step}': concurrency={describe(node)} is not followed, so it "
-                   "is not checked; use a number or a module-level constant", where,
-                   steps=(step,), workflow=builder.name)
-        return None
-    return value
 
 
 def read_after(state: ReadState, node: ast.expr, step: str, where: SourceLocation,
@@ -189,8 +178,9 @@ def read_executor(state: ReadState, node: ast.expr, step: str, where: SourceLoca
 #: The reader of each step option but ``name=``.
 OPTION_READERS: Mapping[str, OptionReader] = {
     "join": read_join, "writes": read_writes, "when": read_when, "retry": read_retry,
-    "timeout": read_timeout, "map": read_map, "concurrency": read_concurrency,
-    "after": read_after, "ask": _flag("ask", False), "durable": _flag("durable", True),
+    "timeout": functools.partial(read_number, option="timeout"), "map": read_map,
+    "concurrency": functools.partial(read_number, option="concurrency"), "after": read_after,
+    "ask": _flag("ask", False), "durable": _flag("durable", True),
     "executor": read_executor,
 }
 
