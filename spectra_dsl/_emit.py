@@ -46,7 +46,7 @@ OnError = Callable[[ev.Event, Exception], None]
 class Emitter:
     """Logs the events of one run (its ``scope``) into a log it may share with others."""
 
-    __slots__ = ("log", "on_error", "on_event", "scope")
+    __slots__ = ("enter_step", "log", "on_error", "on_event", "scope")
 
     def __init__(
         self, log: EventLog, scope: tuple[str, ...], on_event: OnEvent | None,
@@ -56,6 +56,10 @@ class Emitter:
         self.scope = scope
         self.on_event = on_event
         self.on_error = on_error
+        #: Called in a step's own context just before it starts inline, when the
+        #: callback has such a hook (OpenTelemetry's tracing listener makes the step's
+        #: span current there); looked up once per run, not per step.
+        self.enter_step: Callable[[], object] | None = getattr(on_event, "enter_step", None)
 
     def send(self, event: ev.Event) -> None:
         """Log ``event`` and hand it to the callback; tell ``on_error`` if it raises

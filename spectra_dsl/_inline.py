@@ -73,10 +73,9 @@ def eager(run: Run, position: int) -> Adopted | None:
     run.emit.step_started(time=started, step=run.names[position],
                           in_flight=run.slots.in_flight)
     context = run.halt.context.copy()
-    if run.emit.on_event is not None:  # OpenTelemetry: the step runs with its span current
-        enter = getattr(run.emit.on_event, "enter_step", None)
-        if enter is not None:
-            context.run(enter)
+    enter = run.emit.enter_step  # OpenTelemetry: the step runs with its span current
+    if enter is not None:
+        context.run(enter)
     try:
         coro = run.plan.fns[position](**kwargs)  # type: ignore[misc]
         trap = context.run(coro.send, None)
