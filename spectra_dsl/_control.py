@@ -70,7 +70,16 @@ def _fits(found: Any, expected: Any) -> bool:
 def match(**pairs: Any) -> Match:
     """A guard that holds when each key equals the value given, or is one of a set of
     values: ``match(route="urgent")``, ``match(kind={"billing", "refund"})``; negate it
-    with ``~``."""
+    with ``~``.  A match of no key, or of an empty set, could never hold (or, negated,
+    always would): that is a ``ValueError`` at once."""
+    if not pairs:
+        raise ValueError("match() needs at least one key=value, as in match(route='urgent')")
+    for key, value in pairs.items():
+        if isinstance(value, set | frozenset) and not value:
+            raise ValueError(
+                f"match({key}=set()) can never hold: give the values '{key}' may take, as "
+                f"in match({key}={{'a', 'b'}})"
+            )
     return Match(pairs)
 
 

@@ -3,6 +3,7 @@ compiler proves exclusive, what holds at run time, and that the two agree."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import hypothesis.strategies as st
@@ -225,3 +226,10 @@ def test_after_edges_on_random_dags_order_the_run(dag: RandomDag, data: st.DataO
             assert plan.graph.index[name(a)] in plan.graph.predecessors[plan.graph.index[name(i)]]
     expected = sequential_state(dag, plan.graph.names)
     assert {k: result[k] for k in expected} == expected  # 'log' folded in plan order
+
+
+@pytest.mark.parametrize("make", [lambda: match(), lambda: match(kind=set()),
+                                  lambda: match(kind=frozenset())])
+def test_a_match_that_could_never_hold_is_refused_at_once(make: Callable[[], object]) -> None:
+    with pytest.raises(ValueError, match="match"):
+        make()

@@ -75,7 +75,7 @@ async def twice(kind: str) -> str:
     return kind
 
 
-@wf.step(when=match(kind=frozenset()), writes="never", map=())
+@wf.step(writes="never", map=())
 async def never(kind: str) -> str:
     return kind
 
