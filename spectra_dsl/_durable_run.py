@@ -29,7 +29,7 @@ class DurableRun(Run):
     :class:`DurableHalt`."""
 
     __slots__ = ("answered", "asked", "asks", "contexts", "durable", "elements", "journal",
-                 "parked", "raced", "restore", "started_args")
+                 "parked", "raced", "restore", "single", "started_args")
 
     def __init__(
         self, plan: Plan, state: dict[str, Any], slots: Slots, on_event: OnEvent | None,
@@ -43,7 +43,7 @@ class DurableRun(Run):
                          on_end, depth)
         journal = halt.journal
         self.journal = journal
-        self.durable, self.asks = journal.flags(plan)
+        self.durable, self.asks, self.single = journal.flags(plan)
         self.contexts = cast(StepContexts, halt.context)
         #: Join.ANY steps, whose first arguments are recorded.
         self.raced = plan.schedule.tips
@@ -269,15 +269,11 @@ class DurableRun(Run):
             if self.parked:
                 self.check_quiet()
             return
-        values = values_of(self.plan, position, value)
-        if values is None:  # not its keys: writing it raises the error that says so
-            super().finish(position, value, started, holds_slot)
-            return
-        journal.writes.append(store._finished(self.names[position], self.emit.scope, values))
-        journal.waiting.append((self, position, value, started, holds_slot))
+        # Encoded and recorded by the commit (Journal.flush), with its peers'.
+        journal.waiting.append((self, position, value, started, holds_slot, True))
         if self.slots.in_flight <= holds_slot:
             journal.flush()  # nothing else in flight: no peer to wait for, commit now
-        else:
+        elif not journal.scheduled:
             journal.schedule()
 
     def committed(self, position: int, value: Any, started: float, holds_slot: bool) -> None:

@@ -39,7 +39,7 @@ from ._inline import drain
 from ._runner import Halt, Run
 from ._step import options_of
 from ._store_base import Store
-from ._store_records import StepRecord, StepWrite
+from ._store_records import Blobs, StepRecord, StepWrite
 from .events import StepRestored
 
 if TYPE_CHECKING:
@@ -48,28 +48,34 @@ if TYPE_CHECKING:
 
 #: ``on_ask=``: an async callable ``(step_name, payload) -> answer``.
 OnAsk = Callable[[str, Any], Awaitable[Any]]
-#: Per plan position: (durable, ask).
-Flags = tuple[tuple[bool, ...], tuple[bool, ...]]
+#: Per plan position: (durable, ask, the one key its value is written to or None).
+Flags = tuple[tuple[bool, ...], tuple[bool, ...], tuple[str | None, ...]]
 
 #: :func:`plan_flags` by ``id(plan)``, while the plan lives.
 _FLAGS: dict[int, tuple[weakref.ref[Plan], Flags]] = {}
 
 
 def plan_flags(plan: Plan) -> Flags:
-    """Which steps of ``plan`` are journaled (not ``durable=False``) and which ask."""
+    """Which steps of ``plan`` are journaled (not ``durable=False``), which ask, and
+    the one key each writes its whole value to (``None`` for several keys)."""
     durable = []
     asks = []
-    for action in plan.actions:
+    single: list[str | None] = []
+    for position, action in enumerate(plan.actions):
         options = options_of(action.fn) if action.fn is not None else None
         durable.append(options is None or bool(getattr(options, "durable", True)))
         asks.append(options is not None and bool(getattr(options, "ask", False)))
-    return tuple(durable), tuple(asks)
+        keys = plan.keys[position]
+        single.append(plan.simple_key[position] or (
+            keys[0] if len(keys) == 1 and action.writes_mapping is None
+            and not plan.multi_key[position] else None))
+    return tuple(durable), tuple(asks), tuple(single)
 
 
 def ask_steps(plan: Plan, scope: tuple[str, ...] = ()) -> list[str]:
     """The ask steps of ``plan`` and of its sub-workflows (``"sub/inner"``)."""
     found: list[str] = []
-    _, asks = plan_flags(plan)
+    _, asks, _ = plan_flags(plan)
     for name, action, ask in zip(plan.names, plan.actions, asks, strict=True):
         if ask:
             found.append("/".join((*scope, name)))
@@ -164,7 +170,9 @@ class Journal:
         for record in records:
             self.scopes.setdefault(record.scope, {})[(record.step, record.item)] = record
         self.writes: list[StepWrite] = []
-        self.waiting: list[tuple[DurableRun, int, Any, float, bool]] = []
+        #: Steps that returned, waiting for their record's commit: (run, position,
+        #: value, started, holds_slot, whether the commit makes its record).
+        self.waiting: list[tuple[DurableRun, int, Any, float, bool, bool]] = []
         self.scheduled = False
         self.top: DurableRun | None = None
         self.interrupted = False
@@ -188,7 +196,7 @@ class Journal:
         released once the record is committed."""
         if write is not None:
             self.writes.append(write)
-        self.waiting.append((run, position, value, started, holds_slot))
+        self.waiting.append((run, position, value, started, holds_slot, False))
         self.schedule()
 
     def add(self, write: StepWrite) -> None:
@@ -225,13 +233,56 @@ class Journal:
             await owner.run_step(position, call, started)
 
     def flush(self) -> None:
-        """Commit the buffered records in one transaction, then release the steps that
-        waited for them."""
+        """Record the steps that returned (each value encoded now: one that cannot be
+        stored fails its step), commit the buffered records in one transaction, then
+        release the steps that waited for them."""
         self.scheduled = False
-        self.commit_writes()
         waiting, self.waiting = self.waiting, []
-        for run, position, value, started, holds_slot in waiting:
+        store = self.store
+        if store is not None and waiting:
+            waiting = self.record(store, waiting)
+        self.commit_writes()
+        for run, position, value, started, holds_slot, _ in waiting:
             run.committed(position, value, started, holds_slot)
+
+    def record(self, store: Store, waiting: list[tuple[DurableRun, int, Any, float, bool,
+                                                        bool]]
+               ) -> list[tuple[DurableRun, int, Any, float, bool, bool]]:
+        """Add the ``finished`` records of the steps in ``waiting`` to the buffer; the
+        steps to release once it is committed (a step whose value cannot be stored
+        fails instead; one whose value does not fit its keys is released to fail)."""
+        encode = store._encode
+        new = tuple.__new__  # a StepWrite without its __new__'s defaults: one per step
+        writes = self.writes
+        kept = []
+        for entry in waiting:
+            run, position, value, _, holds_slot, build = entry
+            if not build:
+                kept.append(entry)
+                continue
+            plan = run.plan
+            name = run.names[position]
+            try:
+                key = run.single[position]
+                if key is not None:
+                    blobs: Blobs = ((key, encode(value)),)
+                else:
+                    values = values_of(plan, position, value)
+                    if values is None:  # not its keys: writing it raises the error
+                        kept.append(entry)
+                        continue
+                    blobs = tuple([(k, encode(v)) for k, v in values.items()])
+            except Exception:
+                try:  # again, for the error naming the step and the key
+                    store.encode_values(name, values_of(plan, position, value) or {})
+                except Exception as error:
+                    run.fail(position, error, holds_slot)
+                    continue
+                raise  # pragma: no cover - encoding failed once, not twice
+            writes.append(new(StepWrite, (run.emit.scope, name, None, "finished", 1, blobs,
+                                          None, None)))
+            kept.append(entry)
+        return kept
 
     def commit_writes(self) -> None:
         """Commit the buffered records (nothing else)."""

@@ -28,7 +28,7 @@ from ._slots import Slots
 from ._store_base import Store
 from ._store_errors import ResumeError
 from ._store_fingerprint import plan_fingerprint, step_fingerprints
-from ._store_records import new_run_id
+from ._store_records import Pairs, new_run_id, pairs
 from .events import RunResumed
 
 if TYPE_CHECKING:
@@ -40,16 +40,23 @@ CODE_CHANGE_CHOICES = ("error", "rerun", "keep")
 
 
 #: Fingerprints already computed, by plan (id, a weak reference to tell reuse of an id).
-_PRINTS: dict[int, tuple[weakref.ref[Plan], tuple[str, dict[str, str]]]] = {}
+_PRINTS: dict[int, tuple[weakref.ref[Plan], tuple[str, dict[str, str], Pairs]]] = {}
 
 
 def fingerprints(plan: Plan) -> tuple[str, dict[str, str]]:
     """The plan's fingerprint and its steps' (sub-workflow steps as ``"sub/inner"``),
     computed once per plan (what a step closes over is read when first computed)."""
+    found = _fingerprints_of(plan)
+    return found[0], found[1]
+
+
+def _fingerprints_of(plan: Plan) -> tuple[str, dict[str, str], Pairs]:
+    """:func:`fingerprints`, with the steps' as a run record holds them (sorted once)."""
     found = _PRINTS.get(id(plan))
     if found is not None and found[0]() is plan:
         return found[1]
-    made = _fingerprints(plan)
+    plan_print, step_prints = _fingerprints(plan)
+    made = (plan_print, step_prints, pairs(step_prints))
     _PRINTS[id(plan)] = (weakref.ref(plan, lambda _: _PRINTS.pop(id(plan), None)), made)
     return made
 
@@ -136,7 +143,7 @@ async def start(
         raise TypeError(f"store= takes a Store (SqliteStore, MemoryStore), not "
                         f"{type(store).__name__}; run_sync() also takes a path")
     run_id = new_run_id() if run_id is None else run_id
-    plan_print, step_prints = fingerprints(plan)
+    plan_print, _, step_prints = _fingerprints_of(plan)
     store.create_run(run_id, workflow=plan.graph.name, inputs=inputs,
                      plan_fingerprint=plan_print, step_fingerprints=step_prints)
     try:
@@ -246,14 +253,15 @@ async def drive(
 
 
 def _end(journal: Journal, status: Any, error: str | None = None) -> None:
-    """Commit the records still buffered and the run's status, in one transaction
-    (a failure to do so while another error propagates is not raised over it)."""
+    """Commit the records still buffered and the run's status, and release its lease,
+    in one transaction (a failure to do so while another error propagates is not
+    raised over it)."""
     store = journal.store
     if store is None or journal.run_id is None or store.closed:
         return
     writes, journal.writes = journal.writes, []
     try:
-        store.commit(journal.run_id, writes, status=status, error=error)
+        store._end_run(journal.run_id, writes, status=status, error=error)
     except Exception:
         if status == "failed":
             return

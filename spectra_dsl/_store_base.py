@@ -38,6 +38,7 @@ from ._store_records import (
     as_write,
     check_status,
     check_write,
+    pairs,
 )
 
 S = TypeVar("S", bound="Store")
@@ -128,7 +129,8 @@ class Store(abc.ABC):
 
     def create_run(
         self, run_id: str, *, workflow: str, inputs: Mapping[str, Any] | None = None,
-        plan_fingerprint: str = "", step_fingerprints: Mapping[str, str] | None = None,
+        plan_fingerprint: str = "",
+        step_fingerprints: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
     ) -> RunRecord:
         """Record a new run (status ``running``) and take its lease, atomically.
 
@@ -145,7 +147,7 @@ class Store(abc.ABC):
                 run_id=run_id, workflow=workflow, status="running", created=now,
                 updated=now, inputs=blob, codec=self.codec.name,
                 plan_fingerprint=plan_fingerprint,
-                step_fingerprints=step_fingerprints or {},
+                step_fingerprints=pairs(step_fingerprints or ()),
                 lease=new_lease(host=self.host, token=self._token, now=now),
             )
             self._insert_run(record)
@@ -213,6 +215,17 @@ class Store(abc.ABC):
             self._owned(run_id)
             self._write(run_id, self._token, batch, status=status, error=error,
                         drop=(), fingerprints=None, now=self._clock())
+
+    def _end_run(self, run_id: str, records: Iterable[StepWrite], *, status: RunStatus,
+                 error: str | None = None) -> None:
+        """:meth:`commit` the last records and the run's status, and :meth:`release` its
+        lease, in ONE transaction (what a run does when it ends)."""
+        batch = list(records)
+        with self._lock:
+            self._owned(run_id)
+            self._write(run_id, self._token, batch, status=status, error=error, drop=(),
+                        fingerprints=None, now=self._clock(), release=True)
+            self._held.discard(run_id)
 
     def set_fingerprints(
         self, run_id: str, plan_fingerprint: str, step_fingerprints: Mapping[str, str],
@@ -448,10 +461,12 @@ class Store(abc.ABC):
         self, run_id: str, token: str, records: Sequence[StepWrite], *,
         status: str | None, error: str | None, drop: Sequence[RecordKey],
         fingerprints: tuple[str, dict[str, str]] | None, now: float,
+        release: bool = False,
     ) -> None:
         """Atomically, if ``token`` still holds the run's lease (else
         ``ResumeError.lost``): delete ``drop``, upsert ``records`` (next seqs), set
-        status/error/fingerprints when given, and then ``updated = now``."""
+        status/error/fingerprints when given (and then ``updated = now``), and clear
+        the lease when ``release``."""
 
     @abc.abstractmethod
     def _get_run(self, run_id: str) -> RunRecord | None:

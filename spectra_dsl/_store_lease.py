@@ -92,10 +92,16 @@ def new_token() -> str:
     return uuid.uuid4().hex
 
 
+#: This process's identity, by pid (a forked child reads its own).
+_OWN: dict[int, str | None] = {}
+
+
 def new_lease(*, host: str, token: str, now: float) -> Lease:
     """A lease for this process, taken at ``now``."""
     pid = os.getpid()
-    return Lease(pid=pid, host=host, token=token, since=now, started=process_identity(pid))
+    if pid not in _OWN:
+        _OWN[pid] = process_identity(pid)
+    return Lease(pid=pid, host=host, token=token, since=now, started=_OWN[pid])
 
 
 def check_free(run_id: str, held: Lease | None, *, host: str, force: bool) -> None:

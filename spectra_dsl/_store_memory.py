@@ -66,6 +66,7 @@ class MemoryStore(Store):
         self, run_id: str, token: str, records: Sequence[StepWrite], *,
         status: str | None, error: str | None, drop: Sequence[RecordKey],
         fingerprints: tuple[str, dict[str, str]] | None, now: float,
+        release: bool = False,
     ) -> None:
         run = self._runs.get(run_id)
         if run is None or run.lease is None or run.lease.token != token:
@@ -89,7 +90,11 @@ class MemoryStore(Store):
         if fingerprints is not None:
             changes["plan_fingerprint"], changes["step_fingerprints"] = fingerprints
         if changes:
-            self._runs[run_id] = attrs.evolve(run, updated=now, **changes)  # type: ignore[arg-type]
+            changes["updated"] = now
+        if release:
+            changes["lease"] = None
+        if changes:
+            self._runs[run_id] = attrs.evolve(run, **changes)  # type: ignore[arg-type]
 
     def _get_run(self, run_id: str) -> RunRecord | None:
         return self._runs.get(run_id)

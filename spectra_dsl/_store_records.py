@@ -36,9 +36,19 @@ def _blobs(values: Mapping[str, bytes] | Iterable[tuple[str, bytes]]) -> Blobs:
     return tuple((str(k), bytes(v)) for k, v in items)
 
 
-def _pairs(values: Mapping[str, str] | Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+class Pairs(tuple[tuple[str, str], ...]):
+    """``(name, fingerprint)`` pairs as a :class:`RunRecord` holds them: str, sorted.
+    Made once by :func:`pairs`; a record made or evolved from one keeps it as is."""
+
+    __slots__ = ()
+
+
+def pairs(values: Mapping[str, str] | Iterable[tuple[str, str]]) -> Pairs:
+    """``values`` as sorted ``(str, str)`` pairs (as they are when already so)."""
+    if type(values) is Pairs:
+        return values
     items = values.items() if isinstance(values, Mapping) else values
-    return tuple(sorted((str(k), str(v)) for k, v in items))
+    return Pairs(sorted((str(k), str(v)) for k, v in items))
 
 
 @attrs.frozen
@@ -83,7 +93,7 @@ class RunRecord:
     codec: str = "pickle"
     plan_fingerprint: str = ""
     step_fingerprints: tuple[tuple[str, str], ...] = attrs.field(
-        default=(), converter=_pairs, repr=False)
+        default=(), converter=pairs, repr=False)
     lease: Lease | None = None
     error: str | None = None
 

@@ -11,26 +11,13 @@ for the lock (``timeout`` seconds at most) instead of failing with "database is
 locked"; readers never wait for writers.  Calls are synchronous and run in the calling
 thread: no thread hop, no await, so ``MockClock`` virtual times are never disturbed.
 
-Schema (version :data:`SCHEMA_VERSION` in ``PRAGMA user_version``; ``PRAGMA
-application_id`` marks the file as a spectra-dsl store)::
-
-    runs(rid INTEGER PRIMARY KEY, run_id TEXT UNIQUE, workflow, status, created REAL,
-         updated REAL, codec, inputs BLOB, plan_fingerprint, step_fingerprints (JSON
-         object), error, lease_pid, lease_host, lease_token, lease_since, lease_started)
-    steps(rid, scope ("a/b", "" at the top), step, item (-1: not mapped), status,
-          attempt, error, payload BLOB, keys (JSON [[key, size], ...]), data BLOB (the
-          values' encodings, concatenated in that order), seq, updated REAL;
-          UNIQUE(rid, scope, step, item))
-
-A step record is one row holding only the values it wrote: the file grows with the
-values written, never with steps x state.
+The schema and its upgrades: :mod:`._store_sqlite_schema`; where step records are
+kept (single rows, or batches for large group commits): :mod:`._store_sqlite_records`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
-import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
@@ -41,60 +28,27 @@ import attrs
 from ._store_base import RecordKey, Store
 from ._store_codec import Codec
 from ._store_errors import ResumeError, RunExistsError, StoreError
-from ._store_records import Lease, RunRecord, StepRecord, StepWrite, scope_from_text, scope_text
-
-#: The schema this version writes and reads (``PRAGMA user_version``).
-SCHEMA_VERSION = 1
-#: ``PRAGMA application_id`` of a spectra-dsl store ("SPXD").
-APPLICATION_ID = 0x53505844
-
-#: Upgrades from older schema versions: ``{version: statements to reach version+1}``.
-MIGRATIONS: dict[int, tuple[str, ...]] = {}
-
-_SCHEMA = (
-    """CREATE TABLE runs (
-        rid INTEGER PRIMARY KEY,
-        run_id TEXT NOT NULL UNIQUE,
-        workflow TEXT NOT NULL,
-        status TEXT NOT NULL,
-        created REAL NOT NULL,
-        updated REAL NOT NULL,
-        codec TEXT NOT NULL,
-        inputs BLOB NOT NULL,
-        plan_fingerprint TEXT NOT NULL,
-        step_fingerprints TEXT NOT NULL,
-        error TEXT,
-        lease_pid INTEGER,
-        lease_host TEXT,
-        lease_token TEXT,
-        lease_since REAL,
-        lease_started TEXT
-    )""",
-    """CREATE TABLE steps (
-        rid INTEGER NOT NULL,
-        scope TEXT NOT NULL,
-        step TEXT NOT NULL,
-        item INTEGER NOT NULL,
-        status TEXT NOT NULL,
-        attempt INTEGER NOT NULL,
-        error TEXT,
-        payload BLOB,
-        keys TEXT NOT NULL,
-        data BLOB NOT NULL,
-        seq INTEGER NOT NULL,
-        updated REAL NOT NULL,
-        UNIQUE (rid, scope, step, item)
-    )""",
+from ._store_records import Lease, RunRecord, StepRecord, StepWrite, pairs
+from ._store_sqlite_records import RecordRows, list_records
+from ._store_sqlite_schema import (
+    APPLICATION_ID,
+    DROP_UNUSED_PLANS,
+    MIGRATIONS,
+    RUN_INSERT,
+    RUN_SELECT,
+    SCHEMA,
+    SCHEMA_VERSION,
+    lease_row,
+    plan_id,
+    run_record,
 )
 
-_RUN_COLUMNS = ("run_id, workflow, status, created, updated, codec, inputs, "
-                "plan_fingerprint, step_fingerprints, error, lease_pid, lease_host, "
-                "lease_token, lease_since, lease_started")
-_STEP_COLUMNS = "scope, step, item, status, attempt, error, payload, keys, data, seq, updated"
-_UPSERT = (f"INSERT OR REPLACE INTO steps (rid, {_STEP_COLUMNS}) "
-           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "SqliteStore", "open_store"]
 
 Synchronous = Literal["NORMAL", "FULL"]
+
+_UNLEASE = ("UPDATE runs SET lease_pid = NULL, lease_host = NULL, lease_token = NULL, "
+            "lease_since = NULL, lease_started = NULL WHERE run_id = ? AND lease_token = ?")
 
 
 class SqliteStore(Store):
@@ -130,7 +84,7 @@ class SqliteStore(Store):
         self.path = os.fspath(path)
         super().__init__(codec=codec, host=host, clock=clock, where=repr(self.path))
         self.timeout = timeout
-        self._seq: dict[str, int] = {}
+        self._rows = RecordRows()
         try:
             self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
                                        check_same_thread=False)
@@ -182,7 +136,7 @@ class SqliteStore(Store):
             version = db.execute("PRAGMA user_version").fetchone()[0]
             tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
             if app == 0 and version == 0 and tables == 0:
-                for statement in _SCHEMA:
+                for statement in SCHEMA:
                     db.execute(statement)
                 db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -250,15 +204,12 @@ class SqliteStore(Store):
                              (record.run_id,)).fetchone()
             if row is not None:
                 raise RunExistsError(record.run_id, row[0])
-            lease = record.lease
-            db.execute(
-                f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (record.run_id, record.workflow, record.status, record.created,
-                 record.updated, record.codec, record.inputs, record.plan_fingerprint,
-                 _fingerprints_json(record.step_fingerprints), record.error,
-                 *_lease_row(lease)))
-            self._seq[record.run_id] = 0
+            db.execute(RUN_INSERT, (
+                record.run_id, record.workflow, record.status, record.created,
+                record.updated, record.codec, record.inputs, record.plan_fingerprint,
+                record.error, *lease_row(record.lease),
+                plan_id(db, record.step_fingerprints)))
+            self._rows.new_run(record.run_id)
 
     def _lease(self, run_id: str, take: Callable[[RunRecord], Lease]) -> RunRecord | None:
         with self._transaction() as db:
@@ -268,21 +219,21 @@ class SqliteStore(Store):
             lease = take(record)
             db.execute("UPDATE runs SET lease_pid = ?, lease_host = ?, lease_token = ?, "
                        "lease_since = ?, lease_started = ? WHERE run_id = ?",
-                       (*_lease_row(lease), run_id))
-            self._seq.pop(run_id, None)  # another process may have written since
+                       (*lease_row(lease), run_id))
+            self._rows.forget(run_id)  # another process may have written since
             return attrs.evolve(record, lease=lease)
 
     def _unlease(self, run_ids: Sequence[str], token: str) -> None:
         with self._transaction() as db:
-            db.executemany(
-                "UPDATE runs SET lease_pid = NULL, lease_host = NULL, lease_token = NULL, "
-                "lease_since = NULL, lease_started = NULL "
-                "WHERE run_id = ? AND lease_token = ?", [(r, token) for r in run_ids])
+            db.executemany(_UNLEASE, [(r, token) for r in run_ids])
+        for run_id in run_ids:  # read again by the next holder
+            self._rows.forget(run_id)
 
     def _write(
         self, run_id: str, token: str, records: Sequence[StepWrite], *,
         status: str | None, error: str | None, drop: Sequence[RecordKey],
         fingerprints: tuple[str, dict[str, str]] | None, now: float,
+        release: bool = False,
     ) -> None:
         with self._transaction() as db:
             row = db.execute("SELECT rid, lease_token FROM runs WHERE run_id = ?",
@@ -291,23 +242,8 @@ class SqliteStore(Store):
                 now_held = self._read_run(run_id)
                 raise ResumeError.lost(run_id, None if now_held is None else now_held.lease)
             rid = row[0]
-            if drop:
-                db.executemany(
-                    "DELETE FROM steps WHERE rid = ? AND scope = ? AND step = ? AND item = ?",
-                    [(rid, scope_text(s), step, -1 if i is None else i) for s, step, i in drop])
-            if records:
-                seq = self._seq.get(run_id)
-                if seq is None:
-                    seq = db.execute("SELECT coalesce(max(seq), 0) FROM steps WHERE rid = ?",
-                                     (rid,)).fetchone()[0]
-                if len(records) == 1:
-                    seq += 1
-                    db.execute(_UPSERT, _step_row(rid, records[0], seq, now))
-                else:
-                    db.executemany(_UPSERT, [_step_row(rid, record, seq + i, now)
-                                             for i, record in enumerate(records, 1)])
-                    seq += len(records)
-                self._seq[run_id] = seq
+            if drop or records:
+                self._rows.write(db, run_id, rid, records, drop, now)
             sets: list[str] = []
             args: list[Any] = []
             if status is not None or error is not None:
@@ -317,46 +253,50 @@ class SqliteStore(Store):
                 sets.append("status = ?")
                 args.append(status)
             if fingerprints is not None:
-                sets += ["plan_fingerprint = ?", "step_fingerprints = ?"]
-                args += [fingerprints[0], json.dumps(fingerprints[1])]
+                sets += ["plan_fingerprint = ?", "step_fingerprints = ''", "prints = ?"]
+                args += [fingerprints[0], plan_id(db, pairs(fingerprints[1]))]
             if sets:  # records alone leave the run's row (one page less to write)
                 db.execute(f"UPDATE runs SET updated = ?, {', '.join(sets)} WHERE rid = ?",
                            (now, *args, rid))
+            if release:
+                db.execute(_UNLEASE, (run_id, token))
+        if release:
+            self._rows.forget(run_id)
 
     def _get_run(self, run_id: str) -> RunRecord | None:
         with self._sql():
             return self._read_run(run_id)
 
     def _read_run(self, run_id: str) -> RunRecord | None:
-        row = self._db.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?",
+        row = self._db.execute(f"SELECT {RUN_SELECT} FROM runs WHERE run_id = ?",
                                (run_id,)).fetchone()
-        return None if row is None else _run(row)
+        return None if row is None else run_record(row)
 
     def _list_runs(self) -> list[RunRecord]:
         with self._sql():
-            rows = self._db.execute(f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY rid").fetchall()
-        return [_run(row) for row in rows]
+            rows = self._db.execute(f"SELECT {RUN_SELECT} FROM runs ORDER BY rid").fetchall()
+        return [run_record(row) for row in rows]
 
     def _list_steps(self, run_id: str) -> list[StepRecord]:
         with self._sql():
-            rows = self._db.execute(
-                f"SELECT {_STEP_COLUMNS} FROM steps WHERE rid = "
-                "(SELECT rid FROM runs WHERE run_id = ?) ORDER BY seq", (run_id,)).fetchall()
-        return [_step(run_id, row) for row in rows]
+            return list_records(self._db, run_id)
 
     def _remove(self, run_ids: Sequence[str], check: Callable[[RunRecord], bool]) -> list[str]:
         removed: list[str] = []
         with self._transaction() as db:
             for run_id in run_ids:
-                row = db.execute(f"SELECT rid, {_RUN_COLUMNS} FROM runs WHERE run_id = ?",
+                row = db.execute(f"SELECT rid, {RUN_SELECT} FROM runs WHERE run_id = ?",
                                  (run_id,)).fetchone()
-                if row is None or not check(_run(row[1:])):
+                if row is None or not check(run_record(row[1:])):
                     continue
                 db.execute("DELETE FROM steps WHERE rid = ?", (row[0],))
+                db.execute("DELETE FROM batches WHERE rid = ?", (row[0],))
                 db.execute("DELETE FROM runs WHERE rid = ?", (row[0],))
                 removed.append(run_id)
+            if removed:
+                db.execute(DROP_UNUSED_PLANS)
         for run_id in removed:
-            self._seq.pop(run_id, None)
+            self._rows.forget(run_id)
         return removed
 
     def _compact(self) -> None:
@@ -365,67 +305,6 @@ class SqliteStore(Store):
 
     def _shut(self) -> None:
         self._db.close()
-
-
-def _lease_row(lease: Lease | None) -> tuple[Any, ...]:
-    if lease is None:
-        return (None, None, None, None, None)
-    return (lease.pid, lease.host, lease.token, lease.since, lease.started)
-
-
-def _run(row: Sequence[Any]) -> RunRecord:
-    (run_id, workflow, status, created, updated, codec, inputs, plan_print, step_prints,
-     error, pid, host, token, since, started) = row
-    lease = None if token is None else Lease(pid=pid, host=host, token=token, since=since,
-                                              started=started)
-    return RunRecord(run_id=run_id, workflow=workflow, status=status, created=created,
-                     updated=updated, inputs=bytes(inputs), codec=codec,
-                     plan_fingerprint=plan_print, step_fingerprints=json.loads(step_prints),
-                     lease=lease, error=error)
-
-
-def _step_row(rid: int, record: StepWrite, seq: int, now: float) -> tuple[Any, ...]:
-    values = record.values
-    if len(values) == 1:
-        key, data = values[0]
-        keys = f"[[{_key_json(key)},{len(data)}]]"
-    else:
-        keys = "[" + ",".join(f"[{_key_json(k)},{len(b)}]" for k, b in values) + "]"
-        data = b"".join(blob for _, blob in values)
-    return (rid, _scope_text(record.scope), record.step,
-            -1 if record.item is None else record.item, record.status, record.attempt,
-            record.error, record.payload, keys, data, seq, now)
-
-
-@functools.lru_cache(maxsize=16)
-def _fingerprints_json(pairs: tuple[tuple[str, str], ...]) -> str:
-    """A run's step fingerprints as stored (the same plan's, run after run, once)."""
-    return json.dumps(dict(pairs))
-
-
-@functools.lru_cache(maxsize=4096)
-def _key_json(key: str) -> str:
-    return json.dumps(key)
-
-
-@functools.lru_cache(maxsize=4096)
-def _scope_text(scope: tuple[str, ...]) -> str:
-    return scope_text(scope)
-
-
-def _step(run_id: str, row: Sequence[Any]) -> StepRecord:
-    scope, step, item, status, attempt, error, payload, keys, data, seq, updated = row
-    values = []
-    offset = 0
-    data = bytes(data)
-    for key, size in json.loads(keys):
-        values.append((key, data[offset:offset + size]))
-        offset += size
-    return StepRecord(run_id=run_id, scope=scope_from_text(scope), step=step,
-                      item=None if item < 0 else item, status=status, attempt=attempt,
-                      values=tuple(values), error=error,
-                      payload=None if payload is None else bytes(payload), seq=seq,
-                      updated=updated)
 
 
 @contextlib.contextmanager

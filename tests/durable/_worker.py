@@ -45,6 +45,14 @@ class KillingStore(SqliteStore):
         if self.commits == self.kill_after:
             os.kill(os.getpid(), signal.SIGKILL)
 
+    def _end_run(self, run_id: str, records: Any, **options: Any) -> None:
+        """The run's last commit (with its status, releasing its lease)."""
+        self.commits += 1
+        self.dying = self.commits == self.kill_mid
+        super()._end_run(run_id, records, **options)
+        if self.commits == self.kill_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Any]:
         with super()._transaction() as db:

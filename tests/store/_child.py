@@ -51,7 +51,13 @@ def _commit_and_die(path: str, run_id: str, n: int, size: int, fraction: float) 
     store._db.execute("PRAGMA cache_size = 50")  # spill uncommitted pages to the WAL
     store.acquire(run_id)
     records = _records(store, run_id, n, size)
-    if fraction < 1:
+    if fraction < 0:  # after every statement of the commit ran, before its COMMIT
+        def at_commit(statement: str) -> None:
+            if statement == "COMMIT":
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        store._db.set_trace_callback(at_commit)
+    elif fraction < 1:
         def die() -> int:
             nonlocal ticks
             ticks += 1

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from spectra_dsl._store_batch import BATCH_MIN
 from spectra_dsl.store import (
     APPLICATION_ID,
     SCHEMA_VERSION,
@@ -154,13 +155,17 @@ def test_two_processes_write_one_file_at_once_without_a_lock_error(tmp_path: Pat
 # -- a kill -9 during a group commit -------------------------------------------------
 
 
-@pytest.mark.parametrize(("fraction", "survive"), [(0.5, False), (0.9, False),
-                                                   (1.0, True)])
+@pytest.mark.parametrize(("n", "size", "fraction", "survive"), [
+    # a commit of single rows (fewer than BATCH_MIN records), killed between two rows
+    (BATCH_MIN - 1, 160_000, 0.5, False), (BATCH_MIN - 1, 160_000, 0.9, False),
+    (BATCH_MIN - 1, 160_000, 1.0, True),
+    # a group commit stored as one batch row, killed once it is written, before COMMIT
+    (2000, 1200, -1.0, False), (2000, 1200, 1.0, True),
+])
 def test_a_group_commit_killed_midway_leaves_none_of_it(
-    tmp_path: Path, fraction: float, survive: bool,
+    tmp_path: Path, n: int, size: int, fraction: float, survive: bool,
 ) -> None:
     path = tmp_path / "runs.sqlite"
-    n, size = 2000, 1200
     with SqliteStore(path) as store:
         store.create_run("r", workflow="wf")
         store.commit("r", [store.record("root", "finished", values={"root": 1})])
@@ -169,7 +174,7 @@ def test_a_group_commit_killed_midway_leaves_none_of_it(
                            str(n), str(size), str(fraction)], capture_output=True, text=True)
     assert done.returncode == -9, done.stderr
     wal = path.with_name(path.name + "-wal")
-    assert wal.stat().st_size > n * size * fraction / 2  # it was writing when killed
+    assert wal.stat().st_size > n * size * abs(fraction) / 2  # it was writing when killed
     seen = subprocess.run([sys.executable, str(CHILD), "count", str(path), "r", "fan"],
                           capture_output=True, text=True, check=True)
     assert int(seen.stdout) == (n if survive else 0)  # a fresh process sees all or none

@@ -1,0 +1,106 @@
+"""Batches: the records of one group commit stored as one row of the SQLite store.
+
+A fan-out's branches finish together and their records are committed together; a
+thousand of them written as a thousand rows cost SQLite more than the steps
+themselves cost the runner.  A commit of :data:`BATCH_MIN` records or more is stored
+as ONE row of the ``batches`` table instead:
+
+- ``records``: a JSON object of columns, one entry per record in commit order:
+  ``step``, ``keys`` and ``sizes`` (the values' keys and encoded sizes, record after
+  record), and, only where some record differs from the usual, ``scope`` (else the
+  ``""`` of the top level, or one text for all), ``item`` (-1: not mapped), ``status``
+  (else all ``"finished"``), ``counts`` (values per record, else 1 each), ``attempt``,
+  ``error`` and ``payload`` (the payload's size, or null);
+- ``data``: the values' encodings, record after record, then the payloads'.
+
+The record at index ``i`` has ``seq = first + i``.  Logically nothing changes: a record
+is still keyed by (run, scope, step, item), :meth:`Store.steps` lists batched and
+single records together by ``seq``, and a record lives in exactly one place (writing a
+key again, or discarding it, moves the rest of its batch to single rows).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from ._store_records import StepWrite, scope_from_text, scope_text
+
+#: Commits of at least this many records are stored as one batch row.
+BATCH_MIN = 16
+
+#: ``(seq, write)``: a record unpacked from a batch, with its place in commit order.
+Unpacked = tuple[int, StepWrite]
+
+
+def pack(records: Sequence[StepWrite]) -> tuple[str, bytes]:
+    """The ``records`` and ``data`` columns of a batch holding ``records``."""
+    columns_in = zip(*records, strict=True)
+    scopes, steps, items, statuses, attempts, valueses, errors, payloads = columns_in
+    values = [pair for pairs in valueses for pair in pairs]
+    columns: dict[str, Any] = {
+        "step": steps,
+        "keys": [key for key, _ in values],
+        "sizes": [len(blob) for _, blob in values],
+    }
+    blobs = [blob for _, blob in values]
+    count = len(steps)
+    if scopes.count(()) != count:
+        texts = [scope_text(scope) for scope in scopes]
+        columns["scope"] = texts[0] if texts.count(texts[0]) == count else texts
+    if items.count(None) != count:
+        columns["item"] = [-1 if item is None else item for item in items]
+    if statuses.count("finished") != count:
+        columns["status"] = statuses
+    if len(values) != count or any(len(pairs) != 1 for pairs in valueses):
+        columns["counts"] = [len(pairs) for pairs in valueses]
+    if attempts.count(1) != count:
+        columns["attempt"] = attempts
+    if errors.count(None) != count:
+        columns["error"] = errors
+    if payloads.count(None) != count:
+        columns["payload"] = [None if p is None else len(p) for p in payloads]
+        blobs += [p for p in payloads if p is not None]
+    return _dumps(columns), b"".join(blobs)
+
+
+def unpack(first: int, records: str, data: bytes) -> Iterator[Unpacked]:
+    """The records of one batch row with their seqs, in commit order."""
+    columns = json.loads(records)
+    steps = columns["step"]
+    count = len(steps)
+    scope = columns.get("scope", "")
+    scopes = [scope] * count if isinstance(scope, str) else scope
+    items = columns.get("item") or [-1] * count
+    statuses = columns.get("status") or ["finished"] * count
+    counts = columns.get("counts") or [1] * count
+    attempts = columns.get("attempt") or [1] * count
+    errors = columns.get("error") or [None] * count
+    payloads = columns.get("payload") or [None] * count
+    keys, sizes = columns["keys"], columns["sizes"]
+    data = bytes(data)
+    offset = 0
+    pair = 0
+    blobs: list[tuple[tuple[str, bytes], ...]] = []
+    for n in counts:
+        values = []
+        for key, size in zip(keys[pair:pair + n], sizes[pair:pair + n], strict=True):
+            values.append((key, data[offset:offset + size]))
+            offset += size
+        pair += n
+        blobs.append(tuple(values))
+    for index in range(count):
+        size = payloads[index]
+        payload = None
+        if size is not None:
+            payload = data[offset:offset + size]
+            offset += size
+        item = items[index]
+        yield first + index, StepWrite(
+            scope_from_text(scopes[index]), steps[index], None if item < 0 else item,
+            statuses[index], attempts[index], blobs[index], errors[index], payload)
+
+
+#: Compact JSON, non-ASCII kept as is.
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
