@@ -39,7 +39,7 @@ from ._inline import drain
 from ._runner import Halt, Run
 from ._step import options_of
 from ._store_base import Store
-from ._store_records import Blobs, StepRecord, StepWrite
+from ._store_records import Finished, StepRecord, StepWrite
 from .events import StepRestored
 
 if TYPE_CHECKING:
@@ -48,6 +48,9 @@ if TYPE_CHECKING:
 
 #: ``on_ask=``: an async callable ``(step_name, payload) -> answer``.
 OnAsk = Callable[[str, Any], Awaitable[Any]]
+#: A step that returned, waiting for its record's commit: (run, position, value,
+#: started, holds_slot, whether the commit makes its record).
+Waiting = tuple["DurableRun", int, Any, float, bool, bool]
 #: Per plan position: (durable, ask, the one key its value is written to or None).
 Flags = tuple[tuple[bool, ...], tuple[bool, ...], tuple[str | None, ...]]
 
@@ -170,9 +173,8 @@ class Journal:
         for record in records:
             self.scopes.setdefault(record.scope, {})[(record.step, record.item)] = record
         self.writes: list[StepWrite] = []
-        #: Steps that returned, waiting for their record's commit: (run, position,
-        #: value, started, holds_slot, whether the commit makes its record).
-        self.waiting: list[tuple[DurableRun, int, Any, float, bool, bool]] = []
+        #: Steps that returned, waiting for their record's commit.
+        self.waiting: list[Waiting] = []
         self.scheduled = False
         self.top: DurableRun | None = None
         self.interrupted = False
@@ -238,59 +240,61 @@ class Journal:
         release the steps that waited for them."""
         self.scheduled = False
         waiting, self.waiting = self.waiting, []
+        writes, self.writes = self.writes, []
         store = self.store
-        if store is not None and waiting:
-            waiting = self.record(store, waiting)
-        self.commit_writes()
+        if store is not None:
+            finished = Finished()
+            if waiting:
+                waiting = self.record(store, waiting, finished)
+            if writes or finished:
+                assert self.run_id is not None
+                store._commit_group(self.run_id, writes, finished)
+                self.commits += 1
         for run, position, value, started, holds_slot, _ in waiting:
             run.committed(position, value, started, holds_slot)
 
-    def record(self, store: Store, waiting: list[tuple[DurableRun, int, Any, float, bool,
-                                                        bool]]
-               ) -> list[tuple[DurableRun, int, Any, float, bool, bool]]:
-        """Add the ``finished`` records of the steps in ``waiting`` to the buffer; the
-        steps to release once it is committed (a step whose value cannot be stored
-        fails instead; one whose value does not fit its keys is released to fail)."""
+    @staticmethod
+    def record(store: Store, waiting: list[Waiting], finished: Finished) -> list[Waiting]:
+        """Add to ``finished`` the records of the steps in ``waiting`` that returned;
+        the steps to release once they are committed (a step whose value cannot be
+        stored fails instead; one whose value does not fit its keys is released to
+        fail)."""
         encode = store._encode
-        new = tuple.__new__  # a StepWrite without its __new__'s defaults: one per step
-        writes = self.writes
+        scopes, steps, counts = finished.scopes, finished.steps, finished.counts
+        keys, blobs = finished.keys, finished.blobs
         kept = []
         for entry in waiting:
             run, position, value, _, holds_slot, build = entry
             if not build:
                 kept.append(entry)
                 continue
-            plan = run.plan
-            name = run.names[position]
+            key = run.single[position]
             try:
-                key = run.single[position]
                 if key is not None:
-                    blobs: Blobs = ((key, encode(value)),)
+                    blobs.append(encode(value))
+                    keys.append(key)
+                    counts.append(1)
                 else:
-                    values = values_of(plan, position, value)
+                    values = values_of(run.plan, position, value)
                     if values is None:  # not its keys: writing it raises the error
                         kept.append(entry)
                         continue
-                    blobs = tuple([(k, encode(v)) for k, v in values.items()])
+                    encoded = [encode(v) for v in values.values()]
+                    blobs += encoded
+                    keys += values
+                    counts.append(len(encoded))
             except Exception:
                 try:  # again, for the error naming the step and the key
-                    store.encode_values(name, values_of(plan, position, value) or {})
+                    store.encode_values(run.names[position],
+                                        values_of(run.plan, position, value) or {})
                 except Exception as error:
                     run.fail(position, error, holds_slot)
                     continue
                 raise  # pragma: no cover - encoding failed once, not twice
-            writes.append(new(StepWrite, (run.emit.scope, name, None, "finished", 1, blobs,
-                                          None, None)))
+            scopes.append(run.emit.scope)
+            steps.append(run.names[position])
             kept.append(entry)
         return kept
-
-    def commit_writes(self) -> None:
-        """Commit the buffered records (nothing else)."""
-        writes, self.writes = self.writes, []
-        if writes and self.store is not None:
-            assert self.run_id is not None
-            self.store.commit(self.run_id, writes)
-            self.commits += 1
 
     # -- reading back ---------------------------------------------------------------
 

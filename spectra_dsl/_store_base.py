@@ -29,6 +29,7 @@ from ._store_lease import check_free, new_lease, new_token, owner_alive, this_ho
 from ._store_records import (
     RUN_STATUSES,
     Blobs,
+    Finished,
     Lease,
     RunRecord,
     RunStatus,
@@ -215,6 +216,16 @@ class Store(abc.ABC):
             self._owned(run_id)
             self._write(run_id, self._token, batch, status=status, error=error,
                         drop=(), fingerprints=None, now=self._clock())
+
+    def _commit_group(self, run_id: str, records: Sequence[StepWrite],
+                      finished: Finished) -> None:
+        """:meth:`commit` ``records`` then the ``finished`` ones, in ONE transaction:
+        a run's group commit (the journal makes ``finished`` in columns, and a backend
+        may store them without making a :class:`StepWrite` each)."""
+        with self._lock:
+            self._owned(run_id)
+            self._write(run_id, self._token, records, status=None, error=None, drop=(),
+                        fingerprints=None, now=self._clock(), finished=finished)
 
     def _end_run(self, run_id: str, records: Iterable[StepWrite], *, status: RunStatus,
                  error: str | None = None) -> None:
@@ -461,12 +472,12 @@ class Store(abc.ABC):
         self, run_id: str, token: str, records: Sequence[StepWrite], *,
         status: str | None, error: str | None, drop: Sequence[RecordKey],
         fingerprints: tuple[str, dict[str, str]] | None, now: float,
-        release: bool = False,
+        release: bool = False, finished: Finished | None = None,
     ) -> None:
         """Atomically, if ``token`` still holds the run's lease (else
-        ``ResumeError.lost``): delete ``drop``, upsert ``records`` (next seqs), set
-        status/error/fingerprints when given (and then ``updated = now``), and clear
-        the lease when ``release``."""
+        ``ResumeError.lost``): delete ``drop``, upsert ``records`` then ``finished``
+        (next seqs), set status/error/fingerprints when given (and then ``updated =
+        now``), and clear the lease when ``release``."""
 
     @abc.abstractmethod
     def _get_run(self, run_id: str) -> RunRecord | None:

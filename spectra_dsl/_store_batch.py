@@ -25,7 +25,7 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ._store_records import StepWrite, scope_from_text, scope_text
+from ._store_records import Finished, StepWrite, scope_from_text, scope_text
 
 #: Commits of at least this many records are stored as one batch row.
 BATCH_MIN = 16
@@ -63,6 +63,22 @@ def pack(records: Sequence[StepWrite]) -> tuple[str, bytes]:
         columns["payload"] = [None if p is None else len(p) for p in payloads]
         blobs += [p for p in payloads if p is not None]
     return _dumps(columns), b"".join(blobs)
+
+
+def pack_finished(finished: Finished) -> tuple[str, bytes]:
+    """:func:`pack` for the records of ``finished`` (of one scope)."""
+    counts = finished.counts
+    columns: dict[str, Any] = {
+        "step": finished.steps,
+        "keys": finished.keys,
+        "sizes": list(map(len, finished.blobs)),
+    }
+    scope = finished.scopes[0]
+    if scope:
+        columns["scope"] = scope_text(scope)
+    if counts.count(1) != len(counts):
+        columns["counts"] = counts
+    return _dumps(columns), b"".join(finished.blobs)
 
 
 def unpack(first: int, records: str, data: bytes) -> Iterator[Unpacked]:

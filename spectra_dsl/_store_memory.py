@@ -10,7 +10,7 @@ import attrs
 from ._store_base import RecordKey, Store
 from ._store_codec import Codec
 from ._store_errors import ResumeError, RunExistsError
-from ._store_records import Lease, RunRecord, StepRecord, StepWrite
+from ._store_records import Finished, Lease, RunRecord, StepRecord, StepWrite
 
 
 class MemoryStore(Store):
@@ -66,11 +66,13 @@ class MemoryStore(Store):
         self, run_id: str, token: str, records: Sequence[StepWrite], *,
         status: str | None, error: str | None, drop: Sequence[RecordKey],
         fingerprints: tuple[str, dict[str, str]] | None, now: float,
-        release: bool = False,
+        release: bool = False, finished: Finished | None = None,
     ) -> None:
         run = self._runs.get(run_id)
         if run is None or run.lease is None or run.lease.token != token:
             raise ResumeError.lost(run_id, None if run is None else run.lease)
+        if finished:
+            records = [*records, *finished.writes()]
         steps = self._steps[run_id]
         for key in drop:
             steps.pop(key, None)

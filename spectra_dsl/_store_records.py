@@ -120,6 +120,37 @@ class StepWrite(NamedTuple):
         return (self.scope, self.step, self.item)
 
 
+class Finished:
+    """The ``finished`` records of a group commit's steps (not mapped, first attempt)
+    in columns: what a run's journal hands :meth:`Store._commit_group`, cheaper to make
+    (and to collect) than one :class:`StepWrite` each.  Record ``i`` is ``steps[i]``
+    of scope ``scopes[i]``; its values are the next ``counts[i]`` of ``keys`` and
+    ``blobs`` (encoded)."""
+
+    __slots__ = ("blobs", "counts", "keys", "scopes", "steps")
+
+    def __init__(self) -> None:
+        self.scopes: list[tuple[str, ...]] = []
+        self.steps: list[str] = []
+        self.counts: list[int] = []
+        self.keys: list[str] = []
+        self.blobs: list[bytes] = []
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def writes(self) -> list[StepWrite]:
+        """The records as :class:`StepWrite` (in order)."""
+        found = []
+        values = list(zip(self.keys, self.blobs, strict=True))
+        at = 0
+        for scope, step, count in zip(self.scopes, self.steps, self.counts, strict=True):
+            found.append(StepWrite(scope, step, None, "finished", 1,
+                                   tuple(values[at:at + count])))
+            at += count
+        return found
+
+
 @attrs.frozen
 class StepRecord:
     """The latest state of one step call, keyed by ``(run_id, scope, step, item)``.

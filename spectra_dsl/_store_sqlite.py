@@ -28,7 +28,7 @@ import attrs
 from ._store_base import RecordKey, Store
 from ._store_codec import Codec
 from ._store_errors import ResumeError, RunExistsError, StoreError
-from ._store_records import Lease, RunRecord, StepRecord, StepWrite, pairs
+from ._store_records import Finished, Lease, RunRecord, StepRecord, StepWrite, pairs
 from ._store_sqlite_records import RecordRows, list_records
 from ._store_sqlite_schema import (
     APPLICATION_ID,
@@ -233,7 +233,7 @@ class SqliteStore(Store):
         self, run_id: str, token: str, records: Sequence[StepWrite], *,
         status: str | None, error: str | None, drop: Sequence[RecordKey],
         fingerprints: tuple[str, dict[str, str]] | None, now: float,
-        release: bool = False,
+        release: bool = False, finished: Finished | None = None,
     ) -> None:
         with self._transaction() as db:
             row = db.execute("SELECT rid, lease_token FROM runs WHERE run_id = ?",
@@ -242,8 +242,8 @@ class SqliteStore(Store):
                 now_held = self._read_run(run_id)
                 raise ResumeError.lost(run_id, None if now_held is None else now_held.lease)
             rid = row[0]
-            if drop or records:
-                self._rows.write(db, run_id, rid, records, drop, now)
+            if drop or records or finished:
+                self._rows.write(db, run_id, rid, records, drop, now, finished)
             sets: list[str] = []
             args: list[Any] = []
             if status is not None or error is not None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from ._store_batch import BATCH_MIN, pack, unpack
-from ._store_records import StepRecord, StepWrite, scope_from_text
+from ._store_batch import BATCH_MIN, pack, pack_finished, unpack
+from ._store_records import Finished, StepRecord, StepWrite, scope_from_text
 from ._store_sqlite_schema import (
     DELETE_STEP,
     STEP_COLUMNS,
@@ -21,16 +21,26 @@ from ._store_sqlite_schema import (
 
 #: A record's key within its run: ``(scope, step, item)``.
 Key = tuple[tuple[str, ...], str, int | None]
+#: A record's key within its scope: its step, or ``(step, item)`` for an element.
+Name = str | tuple[str, int]
+
+
+def _split(key: Key) -> tuple[tuple[str, ...], Name]:
+    scope, step, item = key
+    return scope, step if item is None else (step, item)
 
 
 class RecordRows:
     """The step records of the runs one store object writes.  Only a run's lease
-    holder writes it, so what is cached here (the last ``seq``, where each key lives)
-    holds until the lease changes hands: :meth:`forget` it then."""
+    holder writes it, so what is cached here (the last ``seq``, where each record
+    lives) holds until the lease changes hands: :meth:`forget` it then.
+
+    Where a record lives is kept by scope, then by step name (or ``(step, item)``):
+    0 for a ``steps`` row, else the ``seq`` of its batch."""
 
     def __init__(self) -> None:
         self._seq: dict[str, int] = {}
-        self._where: dict[str, dict[Key, int]] = {}
+        self._where: dict[str, dict[tuple[str, ...], dict[Name, int]]] = {}
 
     def new_run(self, run_id: str) -> None:
         """A run just created: no record yet."""
@@ -43,21 +53,26 @@ class RecordRows:
         self._where.pop(run_id, None)
 
     def write(self, db: sqlite3.Connection, run_id: str, rid: int,
-              records: Sequence[StepWrite], drop: Sequence[Key], now: float) -> None:
-        """Inside a transaction: delete ``drop`` and write ``records`` (next seqs; as
-        one batch row when there are :data:`BATCH_MIN` or more)."""
-        where = self._where_keys(db, run_id, rid)
+              records: Sequence[StepWrite], drop: Sequence[Key], now: float,
+              finished: Finished | None = None) -> None:
+        """Inside a transaction: delete ``drop``, write ``records`` then ``finished``
+        (next seqs; as one batch row when there are :data:`BATCH_MIN` or more)."""
+        where = self._where_of(db, run_id, rid)
+        if finished and not (self._batchable(where, finished)
+                             and not _overlap(records, finished)):
+            records = [*records, *finished.writes()]
+            finished = None
         keys = [(r[0], r[1], r[2]) for r in records]  # record.key, without the call
         # (a commit naming a key twice is written row by row: the last one replaces)
         batched = len(keys) >= BATCH_MIN and len(set(keys)) == len(keys)
-        moved = [k for k in (*drop, *keys) if k in where] if where else []
+        moved = [k for k in (*drop, *keys) if _has(where, k)] if where else []
         if moved:
             self._unplace(db, rid, where, moved, batched)
         if drop:
             db.executemany(DELETE_STEP, [delete_row(rid, key) for key in drop])
             for key in drop:
-                where.pop(key, None)
-        if not records:
+                _take(where, key)
+        if not records and not finished:
             return
         seq = self._seq.get(run_id)
         if seq is None:
@@ -67,53 +82,116 @@ class RecordRows:
                 (rid,)).fetchone()[0]
         if batched:
             header, data = pack(records)
-            db.execute("INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?)",
-                       (rid, seq + 1, len(records), now, header, data))
-            where.update(dict.fromkeys(keys, seq + 1))
+            db.execute(_INSERT_BATCH, (rid, seq + 1, len(records), now, header, data))
+            for key in keys:
+                _put(where, key, seq + 1)
         elif len(records) == 1:
             db.execute(UPSERT, step_row(rid, records[0], seq + 1, now))
-            where[keys[0]] = 0
-        else:
+            _put(where, keys[0], 0)
+        elif records:
             db.executemany(UPSERT, [step_row(rid, record, seq + i, now)
                                     for i, record in enumerate(records, 1)])
-            where.update(dict.fromkeys(keys, 0))
-        self._seq[run_id] = seq + len(records)
+            for key in keys:
+                _put(where, key, 0)
+        seq += len(records)
+        if finished:
+            header, data = pack_finished(finished)
+            db.execute(_INSERT_BATCH, (rid, seq + 1, len(finished), now, header, data))
+            where.setdefault(finished.scopes[0], {}).update(
+                dict.fromkeys(finished.steps, seq + 1))
+            seq += len(finished)
+        self._seq[run_id] = seq
 
-    def _where_keys(self, db: sqlite3.Connection, run_id: str, rid: int) -> dict[Key, int]:
-        """Where each record of the run lives: 0 in ``steps``, else the ``seq`` of its
-        batch."""
+    @staticmethod
+    def _batchable(where: dict[tuple[str, ...], dict[Name, int]],
+                   finished: Finished) -> bool:
+        """Whether ``finished`` goes in one batch as it is: many records, all of one
+        scope, each step once, none recorded before."""
+        count = len(finished)
+        if count < BATCH_MIN:
+            return False
+        scopes = finished.scopes
+        scope = scopes[0]
+        if scopes.count(scope) != count:
+            return False
+        steps = finished.steps
+        if len(set(steps)) != count:
+            return False
+        known = where.get(scope)
+        return not known or known.keys().isdisjoint(steps)
+
+    def _where_of(self, db: sqlite3.Connection, run_id: str, rid: int
+                  ) -> dict[tuple[str, ...], dict[Name, int]]:
+        """Where each record of the run lives (read from the file once per lease)."""
         where = self._where.get(run_id)
         if where is None:
             where = {}
             for scope, step, item in db.execute(
                     "SELECT scope, step, item FROM steps WHERE rid = ?", (rid,)):
-                where[(scope_from_text(scope), step, None if item < 0 else item)] = 0
+                _put(where, (scope_from_text(scope), step, None if item < 0 else item), 0)
             for first, records, data in db.execute(
                     "SELECT seq, records, data FROM batches WHERE rid = ?", (rid,)):
                 for _, write in unpack(first, records, data):
-                    where[write.key] = first
+                    _put(where, write.key, first)
             self._where[run_id] = where
         return where
 
-    def _unplace(self, db: sqlite3.Connection, rid: int, where: dict[Key, int],
-                 keys: Sequence[Key], batched: bool) -> None:
+    def _unplace(self, db: sqlite3.Connection, rid: int,
+                 where: dict[tuple[str, ...], dict[Name, int]], keys: Sequence[Key],
+                 batched: bool) -> None:
         """Take ``keys`` out of their batches (the rest of each batch becomes single
         rows, seqs kept), and out of ``steps`` when they are about to be batched."""
+        found = {key: _get(where, key) for key in keys}
         if batched:
-            db.executemany(DELETE_STEP, [delete_row(rid, k) for k in keys if not where[k]])
-        gone = set(keys)
-        for first in sorted({where[k] for k in keys if where[k]}):
+            db.executemany(DELETE_STEP, [delete_row(rid, k) for k, at in found.items()
+                                         if not at])
+        for first in sorted({at for at in found.values() if at}):
             records, data, updated = db.execute(
                 "SELECT records, data, updated FROM batches WHERE rid = ? AND seq = ?",
                 (rid, first)).fetchone()
             kept = [(seq, write) for seq, write in unpack(first, records, data)
-                    if write.key not in gone]
+                    if write.key not in found]
             db.execute("DELETE FROM batches WHERE rid = ? AND seq = ?", (rid, first))
             db.executemany(UPSERT, [step_row(rid, write, seq, updated) for seq, write in kept])
             for _, write in kept:
-                where[write.key] = 0
+                _put(where, write.key, 0)
         for key in keys:
-            where.pop(key, None)
+            _take(where, key)
+
+
+_INSERT_BATCH = "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?)"
+
+
+def _overlap(records: Sequence[StepWrite], finished: Finished) -> bool:
+    """Whether a record of ``records`` has the key of one of ``finished``."""
+    if not records:
+        return False
+    scope = finished.scopes[0]
+    steps = set(finished.steps)
+    return any(r.item is None and r.scope == scope and r.step in steps for r in records)
+
+
+def _has(where: dict[tuple[str, ...], dict[Name, int]], key: Key) -> bool:
+    scope, name = _split(key)
+    known = where.get(scope)
+    return known is not None and name in known
+
+
+def _get(where: dict[tuple[str, ...], dict[Name, int]], key: Key) -> int:
+    scope, name = _split(key)
+    return where[scope][name]
+
+
+def _put(where: dict[tuple[str, ...], dict[Name, int]], key: Key, at: int) -> None:
+    scope, name = _split(key)
+    where.setdefault(scope, {})[name] = at
+
+
+def _take(where: dict[tuple[str, ...], dict[Name, int]], key: Key) -> None:
+    scope, name = _split(key)
+    known = where.get(scope)
+    if known is not None:
+        known.pop(name, None)
 
 
 def list_records(db: sqlite3.Connection, run_id: str) -> list[StepRecord]:

@@ -34,11 +34,12 @@ class CrashingStore(MemoryStore):
         self.crash_at = crash_at
         self.commits = 0
 
-    def commit(self, run_id: str, records: Any = (), **options: Any) -> None:
+    def _write(self, run_id: str, token: str, records: Any, **options: Any) -> None:
+        """Every commit (records, a group, the run's end) is one call of this."""
         self.commits += 1
         if self.crash_at and self.commits >= self.crash_at:
             raise Crash(self.commits)
-        super().commit(run_id, records, **options)
+        super()._write(run_id, token, records, **options)
 
 
 @attrs.frozen
