@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, cast
 from ._ask import CURRENT, Ask
 from ._emit import EventLog, OnEvent
 from ._errors import ReducerError, SpectraError
-from ._journal import DurableHalt, StepContexts, ask_key, send, value_from, values_of
+from ._journal import DurableHalt, ask_key, send, value_from, values_of
 from ._map import MappedStep
 from ._runner import Halt, Request, Run
 from ._slots import Slots
@@ -28,7 +28,7 @@ class DurableRun(Run):
     asks a person.  Every run of the tree shares the :class:`Journal` held by its
     :class:`DurableHalt`."""
 
-    __slots__ = ("answered", "asked", "asks", "contexts", "durable", "elements", "journal",
+    __slots__ = ("answered", "asked", "asks", "currents", "durable", "elements", "journal",
                  "parked", "raced", "restore", "single", "started_args")
 
     def __init__(
@@ -44,7 +44,6 @@ class DurableRun(Run):
         journal = halt.journal
         self.journal = journal
         self.durable, self.asks, self.single = journal.flags(plan)
-        self.contexts = cast(StepContexts, halt.context)
         #: Join.ANY steps, whose first arguments are recorded.
         self.raced = plan.schedule.tips
         #: Recorded steps to restore: their values as they returned them.
@@ -59,6 +58,9 @@ class DurableRun(Run):
         self.elements: dict[int, dict[int, Any]] = {}
         #: Ask steps waiting for their answer in this run.
         self.parked: set[int] = set()
+        #: What current_step() tells in each step's call, made when it first starts.
+        self.currents: list[tuple[str | None, tuple[str, ...], str, None] | None] = (
+            [None] * len(self.names))
         if journal.scopes and journal.store is not None:
             self.read_back(journal.store, journal.records(self.emit.scope))
 
@@ -112,7 +114,7 @@ class DurableRun(Run):
                 elif not self.read_ask(position, now):
                     keep.append(position)
             released = keep
-        requests = super().collect(released, now)
+        requests = Run.collect(self, released, now)
         if self.parked:
             self.check_quiet()
         return requests
@@ -120,7 +122,9 @@ class DurableRun(Run):
     def start(self, position: int) -> bool:
         """As :meth:`Run.start`; a recorded step released by a skip (so not seen by
         :meth:`collect`'s look-ahead) is restored here, in no slot."""
-        if (self.restore or self.asked or self.answered) and not self.halt.halted and (
+        if not (self.restore or self.asked or self.answered):
+            return Run.start(self, position)
+        if not self.halt.halted and (
                 position in self.restore or position in self.asked
                 or position in self.answered):
             slots = self.slots
@@ -136,7 +140,7 @@ class DurableRun(Run):
                 self.read_ask(position, now)
             slots.fill()
             return True
-        return super().start(position)
+        return Run.start(self, position)
 
     def restore_step(self, position: int, now: float) -> list[int]:
         """Write a recorded step's values again, without calling it; what that
@@ -173,9 +177,9 @@ class DurableRun(Run):
     def skip_reason(self, position: int) -> str | None:
         """As :meth:`Run.skip_reason`; a ``Join.ANY`` step that had started is not
         judged again (its guard held, with the arguments it will get again)."""
-        if position in self.started_args:
+        if self.started_args and position in self.started_args:
             return None
-        return super().skip_reason(position)
+        return Run.skip_reason(self, position)
 
     # -- starting steps -------------------------------------------------------------
 
@@ -183,18 +187,21 @@ class DurableRun(Run):
         """As :meth:`Run.arguments`, and: tell the call who it is (``current_step()``);
         a ``Join.ANY`` step gets the arguments of its first call, and records them
         before its first call."""
-        name = self.names[position]
-        journal = self.journal
-        current = (journal.run_id, self.emit.scope, name, None)
-        CURRENT.set(current)
-        self.contexts.next = current
+        current = self.currents[position]
+        if current is None:
+            current = self.currents[position] = (
+                self.journal.run_id, self.emit.scope, self.names[position], None)
+        CURRENT.set(current)  # for a step given a task (this is its context)
+        self.halt.context.run(CURRENT.set, current)  # for one started inline (a copy)
         if self.started_args:
             first = self.started_args.pop(position, None)
             if first is not None:
                 return first
-        kwargs = super().arguments(position, holds_slot)
+        kwargs = Run.arguments(self, position, holds_slot)
         if not self.raced[position] or kwargs is None:
             return kwargs
+        name = self.names[position]
+        journal = self.journal
         store = journal.store
         if store is not None and journal.run_id is not None and self.durable[position]:
             try:
@@ -265,7 +272,7 @@ class DurableRun(Run):
         journal = self.journal
         store = journal.store
         if store is None or not self.durable[position]:
-            super().finish(position, value, started, holds_slot)
+            Run.finish(self, position, value, started, holds_slot)
             if self.parked:
                 self.check_quiet()
             return

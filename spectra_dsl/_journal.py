@@ -26,15 +26,13 @@ A :class:`DurableRun` is a :class:`Run` that journals to a store (and answers as
 
 from __future__ import annotations
 
-import contextvars
 import functools
 import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import trio
 
-from ._ask import CURRENT
 from ._inline import drain
 from ._runner import Halt, Run
 from ._step import options_of
@@ -120,27 +118,6 @@ def value_from(plan: Plan, position: int, values: Mapping[str, Any]) -> Any:
     return dict(values)
 
 
-class StepContexts:
-    """The run's context (``Halt.context``) as a step started inline copies it: the
-    copy carries the :func:`current_step` of the step about to start."""
-
-    __slots__ = ("base", "next")
-
-    def __init__(self, base: contextvars.Context) -> None:
-        self.base = base
-        self.next: tuple[str | None, tuple[str, ...], str, int | None] | None = None
-
-    def copy(self) -> contextvars.Context:
-        context = self.base.copy()
-        if self.next is not None:
-            context.run(CURRENT.set, self.next)
-            self.next = None
-        return context
-
-    def run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return self.base.run(fn, *args)
-
-
 class DurableHalt(Halt):
     """The :class:`Halt` of a durable run tree: it also carries the journal, so that
     every run of the tree (sub-workflows, loop passes) finds it."""
@@ -150,7 +127,6 @@ class DurableHalt(Halt):
     def __init__(self, journal: Journal) -> None:
         super().__init__()
         self.journal = journal
-        self.context = cast(Any, StepContexts(self.context))
 
 
 class Journal:

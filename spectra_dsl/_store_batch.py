@@ -6,8 +6,10 @@ themselves cost the runner.  A commit of :data:`BATCH_MIN` records or more is st
 as ONE row of the ``batches`` table instead:
 
 - ``records``: a JSON object of columns, one entry per record in commit order:
-  ``step``, ``keys`` and ``sizes`` (the values' keys and encoded sizes, record after
-  record), and, only where some record differs from the usual, ``scope`` (else the
+  ``step`` and ``sizes`` (the values' encoded sizes, record after record); ``keys``
+  (the values' keys, record after record), or ``key`` when every record has one
+  value of that key, or neither when every record has one value keyed by its step's
+  name; and, only where some record differs from the usual, ``scope`` (else the
   ``""`` of the top level, or one text for all), ``item`` (-1: not mapped), ``status``
   (else all ``"finished"``), ``counts`` (values per record, else 1 each), ``attempt``,
   ``error`` and ``payload`` (the payload's size, or null);
@@ -39,11 +41,8 @@ def pack(records: Sequence[StepWrite]) -> tuple[str, bytes]:
     columns_in = zip(*records, strict=True)
     scopes, steps, items, statuses, attempts, valueses, errors, payloads = columns_in
     values = [pair for pairs in valueses for pair in pairs]
-    columns: dict[str, Any] = {
-        "step": steps,
-        "keys": [key for key, _ in values],
-        "sizes": [len(blob) for _, blob in values],
-    }
+    columns: dict[str, Any] = {"step": steps, "sizes": [len(blob) for _, blob in values]}
+    keys = [key for key, _ in values]
     blobs = [blob for _, blob in values]
     count = len(steps)
     if scopes.count(()) != count:
@@ -55,6 +54,9 @@ def pack(records: Sequence[StepWrite]) -> tuple[str, bytes]:
         columns["status"] = statuses
     if len(values) != count or any(len(pairs) != 1 for pairs in valueses):
         columns["counts"] = [len(pairs) for pairs in valueses]
+        columns["keys"] = keys
+    elif keys != list(steps):
+        columns["keys"] = keys
     if attempts.count(1) != count:
         columns["attempt"] = attempts
     if errors.count(None) != count:
@@ -67,17 +69,20 @@ def pack(records: Sequence[StepWrite]) -> tuple[str, bytes]:
 
 def pack_finished(finished: Finished) -> tuple[str, bytes]:
     """:func:`pack` for the records of ``finished`` (of one scope)."""
-    counts = finished.counts
-    columns: dict[str, Any] = {
-        "step": finished.steps,
-        "keys": finished.keys,
-        "sizes": list(map(len, finished.blobs)),
-    }
+    counts, steps, keys = finished.counts, finished.steps, finished.keys
+    columns: dict[str, Any] = {"step": steps, "sizes": list(map(len, finished.blobs))}
+    if counts.count(1) != len(counts):
+        columns["counts"] = counts
+        columns["keys"] = keys
+    elif keys != steps:  # (equal: each step wrote its own name, the usual case)
+        key = keys[0]
+        if keys.count(key) == len(keys):  # a fan-out into one reduced key
+            columns["key"] = key
+        else:
+            columns["keys"] = keys
     scope = finished.scopes[0]
     if scope:
         columns["scope"] = scope_text(scope)
-    if counts.count(1) != len(counts):
-        columns["counts"] = counts
     return _dumps(columns), b"".join(finished.blobs)
 
 
@@ -94,7 +99,10 @@ def unpack(first: int, records: str, data: bytes) -> Iterator[Unpacked]:
     attempts = columns.get("attempt") or [1] * count
     errors = columns.get("error") or [None] * count
     payloads = columns.get("payload") or [None] * count
-    keys, sizes = columns["keys"], columns["sizes"]
+    sizes = columns["sizes"]
+    keys = columns.get("keys")
+    if keys is None:  # one value each, keyed by "key", else by the step's name
+        keys = [columns["key"]] * count if "key" in columns else steps
     data = bytes(data)
     offset = 0
     pair = 0
