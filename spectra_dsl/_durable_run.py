@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, cast
 from ._ask import CURRENT, Ask
 from ._emit import EventLog, OnEvent
 from ._errors import ReducerError, SpectraError
+from ._inline import run_handed_over
 from ._journal import DurableHalt, ask_key, send, value_from, values_of
 from ._map import MappedStep
 from ._runner import Halt, Request, Run
@@ -29,7 +30,7 @@ class DurableRun(Run):
     :class:`DurableHalt`."""
 
     __slots__ = ("answered", "asked", "asks", "currents", "durable", "elements", "journal",
-                 "parked", "raced", "restore", "single", "started_args")
+                 "journaled", "parked", "raced", "restore", "single", "started_args")
 
     def __init__(
         self, plan: Plan, state: dict[str, Any], slots: Slots, on_event: OnEvent | None,
@@ -44,6 +45,10 @@ class DurableRun(Run):
         journal = halt.journal
         self.journal = journal
         self.durable, self.asks, self.single = journal.flags(plan)
+        #: The steps whose record this run writes when they return.
+        self.journaled = tuple(durable and not ask for durable, ask in zip(
+            self.durable, self.asks, strict=True)) if journal.store is not None else (
+            (False,) * len(self.asks))
         #: Join.ANY steps, whose first arguments are recorded.
         self.raced = plan.schedule.tips
         #: Recorded steps to restore: their values as they returned them.
@@ -218,6 +223,17 @@ class DurableRun(Run):
         if self.journal.store is None:
             super().start_pipelined(upstream, now)
 
+    def continue_later(self, positions: list[int]) -> None:
+        """As :meth:`Run.continue_later`; the journal's group commit waits for the
+        task to have run (its steps finish in the same instant as their peers')."""
+        self.journal.continuing += 1
+        self.spawn(functools.partial(self.continue_handed_over, positions))
+
+    async def continue_handed_over(self, positions: list[int]) -> None:
+        """Run the steps handed over to this task (see :func:`run_handed_over`)."""
+        self.journal.continuing -= 1
+        await run_handed_over(self, positions)
+
     def spawn(self, task: functools.partial[Coroutine[Any, Any, None]]) -> None:
         """As :meth:`Run.spawn`; each call of a mapped step is told who it is
         (``current_step()`` with its ``item``) and recorded when it returns; an element
@@ -266,20 +282,20 @@ class DurableRun(Run):
     def finish(self, position: int, value: Any, started: float, holds_slot: bool) -> None:
         """A step returned: record it (its successors wait for the commit), or, for an
         ask, take its question."""
-        if self.asks[position]:
-            self.take_question(position, value, started, holds_slot)
-            return
-        journal = self.journal
-        store = journal.store
-        if store is None or not self.durable[position]:
+        if not self.journaled[position]:
+            if self.asks[position]:
+                self.take_question(position, value, started, holds_slot)
+                return
             Run.finish(self, position, value, started, holds_slot)
             if self.parked:
                 self.check_quiet()
             return
         # Encoded and recorded by the commit (Journal.flush), with its peers'.
+        journal = self.journal
         journal.waiting.append((self, position, value, started, holds_slot, True))
-        if self.slots.in_flight <= holds_slot:
-            journal.flush()  # nothing else in flight: no peer to wait for, commit now
+        if self.slots.in_flight <= holds_slot:  # nothing else in flight: no peer to wait
+            # for; the run's very last step is committed with the run's end status
+            journal.flush(last=self is journal.top and self.schedule.pending == 1)
         elif not journal.scheduled:
             journal.schedule()
 

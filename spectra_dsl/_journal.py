@@ -46,6 +46,10 @@ if TYPE_CHECKING:
 
 #: ``on_ask=``: an async callable ``(step_name, payload) -> answer``.
 OnAsk = Callable[[str, Any], Awaitable[Any]]
+#: How many times a group commit yields, at most, to let the steps finishing in its
+#: instant finish first (a safety net: the chain of handed-over steps always ends).
+GATHER_ROUNDS = 10_000
+
 #: A step that returned, waiting for its record's commit: (run, position, value,
 #: started, holds_slot, whether the commit makes its record).
 Waiting = tuple["DurableRun", int, Any, float, bool, bool]
@@ -152,6 +156,8 @@ class Journal:
         #: Steps that returned, waiting for their record's commit.
         self.waiting: list[Waiting] = []
         self.scheduled = False
+        #: Tasks started to run handed-over steps (see :mod:`._inline`), not yet run.
+        self.continuing = 0
         self.top: DurableRun | None = None
         self.interrupted = False
         self.restored = 0
@@ -192,7 +198,14 @@ class Journal:
     async def committer(self) -> None:
         """Commit what finished in this instant, then release what it waited for,
         running the released plain async steps in this task (see :mod:`._inline`)."""
-        await trio.lowlevel.cancel_shielded_checkpoint()  # zero time: let peers finish
+        # Zero time: let the peers finishing in this instant finish first, the steps
+        # handed to tasks of their own when a task ran out of inline budget included
+        # (each such task starts the next one: wait for the chain to end).
+        await trio.lowlevel.cancel_shielded_checkpoint()
+        rounds = 1
+        while self.continuing and rounds < GATHER_ROUNDS:
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            rounds += 1
         assert self.top is not None
         slots = self.top.slots
         slots.handing_over = True
@@ -210,10 +223,12 @@ class Journal:
             owner, position, call, started = adopted
             await owner.run_step(position, call, started)
 
-    def flush(self) -> None:
+    def flush(self, last: bool = False) -> None:
         """Record the steps that returned (each value encoded now: one that cannot be
         stored fails its step), commit the buffered records in one transaction, then
-        release the steps that waited for them."""
+        release the steps that waited for them.  ``last``: the run's last step
+        returned (it releases nothing): its record is committed with the run's end
+        status instead (``drive`` commits what is buffered when the run ends)."""
         self.scheduled = False
         waiting, self.waiting = self.waiting, []
         writes, self.writes = self.writes, []
@@ -222,7 +237,9 @@ class Journal:
             finished = Finished()
             if waiting:
                 waiting = self.record(store, waiting, finished)
-            if writes or finished:
+            if last:  # (after it: what failed while it was recorded)
+                self.writes = [*writes, *finished.writes(), *self.writes]
+            elif writes or finished:
                 assert self.run_id is not None
                 store._commit_group(self.run_id, writes, finished)
                 self.commits += 1
@@ -236,41 +253,55 @@ class Journal:
         stored fails instead; one whose value does not fit its keys is released to
         fail)."""
         encode = store._encode
-        scopes, steps, counts = finished.scopes, finished.steps, finished.counts
-        keys, blobs = finished.keys, finished.blobs
-        kept = []
-        for entry in waiting:
-            run, position, value, _, holds_slot, build = entry
+        steps, keys, blobs = finished.steps, finished.keys, finished.blobs
+        counts = scopes = None
+        owner: DurableRun | None = None
+        single: tuple[str | None, ...] = ()
+        names: tuple[str, ...] | list[str] = ()
+        scope: tuple[str, ...] = ()
+        failed: list[int] = []
+        for index, (run, position, value, _, holds_slot, build) in enumerate(waiting):
             if not build:
-                kept.append(entry)
                 continue
-            key = run.single[position]
+            if run is not owner:  # (the same run's, in a row, most of the time)
+                owner, single, names, scope = run, run.single, run.names, run.emit.scope
+                if not steps:
+                    finished.scope = scope
+                elif scopes is None and scope != finished.scope:
+                    scopes = finished.scopes = [finished.scope] * len(steps)
+            key = single[position]
             try:
                 if key is not None:
                     blobs.append(encode(value))
                     keys.append(key)
-                    counts.append(1)
+                    if counts is not None:
+                        counts.append(1)
                 else:
                     values = values_of(run.plan, position, value)
                     if values is None:  # not its keys: writing it raises the error
-                        kept.append(entry)
                         continue
                     encoded = [encode(v) for v in values.values()]
                     blobs += encoded
                     keys += values
+                    if counts is None:
+                        counts = finished.counts = [1] * len(steps)
                     counts.append(len(encoded))
             except Exception:
                 try:  # again, for the error naming the step and the key
-                    store.encode_values(run.names[position],
+                    store.encode_values(names[position],
                                         values_of(run.plan, position, value) or {})
                 except Exception as error:
                     run.fail(position, error, holds_slot)
+                    failed.append(index)
                     continue
                 raise  # pragma: no cover - encoding failed once, not twice
-            scopes.append(run.emit.scope)
-            steps.append(run.names[position])
-            kept.append(entry)
-        return kept
+            steps.append(names[position])
+            if scopes is not None:
+                scopes.append(scope)
+        if failed:
+            dropped = set(failed)
+            return [entry for index, entry in enumerate(waiting) if index not in dropped]
+        return waiting
 
     # -- reading back ---------------------------------------------------------------
 

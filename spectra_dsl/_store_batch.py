@@ -68,10 +68,10 @@ def pack(records: Sequence[StepWrite]) -> tuple[str, bytes]:
 
 
 def pack_finished(finished: Finished) -> tuple[str, bytes]:
-    """:func:`pack` for the records of ``finished`` (of one scope)."""
+    """:func:`pack` for the records of ``finished`` (all of ``finished.scope``)."""
     counts, steps, keys = finished.counts, finished.steps, finished.keys
     columns: dict[str, Any] = {"step": steps, "sizes": list(map(len, finished.blobs))}
-    if counts.count(1) != len(counts):
+    if counts is not None and counts.count(1) != len(counts):
         columns["counts"] = counts
         columns["keys"] = keys
     elif keys != steps:  # (equal: each step wrote its own name, the usual case)
@@ -80,7 +80,7 @@ def pack_finished(finished: Finished) -> tuple[str, bytes]:
             columns["key"] = key
         else:
             columns["keys"] = keys
-    scope = finished.scopes[0]
+    scope = finished.scope
     if scope:
         columns["scope"] = scope_text(scope)
     return _dumps(columns), b"".join(finished.blobs)

@@ -123,16 +123,19 @@ class StepWrite(NamedTuple):
 class Finished:
     """The ``finished`` records of a group commit's steps (not mapped, first attempt)
     in columns: what a run's journal hands :meth:`Store._commit_group`, cheaper to make
-    (and to collect) than one :class:`StepWrite` each.  Record ``i`` is ``steps[i]``
-    of scope ``scopes[i]``; its values are the next ``counts[i]`` of ``keys`` and
-    ``blobs`` (encoded)."""
+    (and to collect) than one :class:`StepWrite` each.
 
-    __slots__ = ("blobs", "counts", "keys", "scopes", "steps")
+    Record ``i`` is ``steps[i]``, of scope ``scope`` (or ``scopes[i]`` when the
+    records are of several scopes); its values are the next ``counts[i]`` (1 when
+    ``counts`` is ``None``) of ``keys`` and ``blobs`` (encoded)."""
+
+    __slots__ = ("blobs", "counts", "keys", "scope", "scopes", "steps")
 
     def __init__(self) -> None:
-        self.scopes: list[tuple[str, ...]] = []
+        self.scope: tuple[str, ...] = ()
+        self.scopes: list[tuple[str, ...]] | None = None
         self.steps: list[str] = []
-        self.counts: list[int] = []
+        self.counts: list[int] | None = None
         self.keys: list[str] = []
         self.blobs: list[bytes] = []
 
@@ -141,13 +144,15 @@ class Finished:
 
     def writes(self) -> list[StepWrite]:
         """The records as :class:`StepWrite` (in order)."""
-        found = []
+        count = len(self.steps)
+        scopes = self.scopes or [self.scope] * count
+        counts = self.counts or [1] * count
         values = list(zip(self.keys, self.blobs, strict=True))
+        found = []
         at = 0
-        for scope, step, count in zip(self.scopes, self.steps, self.counts, strict=True):
-            found.append(StepWrite(scope, step, None, "finished", 1,
-                                   tuple(values[at:at + count])))
-            at += count
+        for scope, step, n in zip(scopes, self.steps, counts, strict=True):
+            found.append(StepWrite(scope, step, None, "finished", 1, tuple(values[at:at + n])))
+            at += n
         return found
 
 

@@ -97,7 +97,7 @@ class RecordRows:
         if finished:
             header, data = pack_finished(finished)
             db.execute(_INSERT_BATCH, (rid, seq + 1, len(finished), now, header, data))
-            where.setdefault(finished.scopes[0], {}).update(
+            where.setdefault(finished.scope, {}).update(
                 dict.fromkeys(finished.steps, seq + 1))
             seq += len(finished)
         self._seq[run_id] = seq
@@ -110,10 +110,9 @@ class RecordRows:
         count = len(finished)
         if count < BATCH_MIN:
             return False
-        scopes = finished.scopes
-        scope = scopes[0]
-        if scopes.count(scope) != count:
+        if finished.scopes is not None:
             return False
+        scope = finished.scope
         steps = finished.steps
         if len(set(steps)) != count:
             return False
@@ -166,7 +165,7 @@ def _overlap(records: Sequence[StepWrite], finished: Finished) -> bool:
     """Whether a record of ``records`` has the key of one of ``finished``."""
     if not records:
         return False
-    scope = finished.scopes[0]
+    scope = finished.scope
     steps = set(finished.steps)
     return any(r.item is None and r.scope == scope and r.step in steps for r in records)
 

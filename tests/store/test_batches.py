@@ -259,7 +259,7 @@ def test_the_fingerprints_of_a_plan_are_stored_once_for_all_its_runs(tmp_path: P
         db.close()
 
 
-def test_a_run_that_ends_commits_its_status_and_frees_its_lease_at_once(
+def test_a_run_that_ends_commits_its_last_record_status_and_lease_at_once(
         tmp_path: Path) -> None:
     from spectra_dsl import Workflow
 
@@ -269,6 +269,10 @@ def test_a_run_that_ends_commits_its_status_and_frees_its_lease_at_once(
     async def a(x: int) -> int:
         return x + 1
 
+    @wf.step
+    async def b(a: int) -> int:
+        return a * 2
+
     path = tmp_path / "runs.sqlite"
     with SqliteStore(path) as store:
         seen: list[str] = []
@@ -277,5 +281,8 @@ def test_a_run_that_ends_commits_its_status_and_frees_its_lease_at_once(
         store._db.set_trace_callback(None)
         assert store.run("r").status == "finished" and store.run("r").lease is None
         assert store.held == frozenset()
-    # create, a's record, then the status with the lease's release: three transactions
+        assert [(r.step, store.values(r)) for r in store.steps("r")] == [
+            ("a", {"a": 2}), ("b", {"b": 4})]
+    # the run's creation, a's record (b waits for it), then b's record with the run's
+    # status and the lease's release: three transactions
     assert seen.count("COMMIT") == 3, seen
