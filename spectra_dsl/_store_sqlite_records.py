@@ -81,8 +81,7 @@ class RecordRows:
                 "coalesce((SELECT max(seq + count - 1) FROM batches WHERE rid = ?1), 0))",
                 (rid,)).fetchone()[0]
         if batched:
-            header, data = pack(records)
-            db.execute(_INSERT_BATCH, (rid, seq + 1, len(records), now, header, data))
+            db.execute(_INSERT_BATCH, (rid, seq + 1, len(records), now, *pack(records)))
             for key in keys:
                 _put(where, key, seq + 1)
         elif len(records) == 1:
@@ -95,8 +94,8 @@ class RecordRows:
                 _put(where, key, 0)
         seq += len(records)
         if finished:
-            header, data = pack_finished(finished)
-            db.execute(_INSERT_BATCH, (rid, seq + 1, len(finished), now, header, data))
+            db.execute(_INSERT_BATCH,
+                       (rid, seq + 1, len(finished), now, *pack_finished(finished)))
             where.setdefault(finished.scope, {}).update(
                 dict.fromkeys(finished.steps, seq + 1))
             seq += len(finished)
@@ -128,9 +127,9 @@ class RecordRows:
             for scope, step, item in db.execute(
                     "SELECT scope, step, item FROM steps WHERE rid = ?", (rid,)):
                 _put(where, (scope_from_text(scope), step, None if item < 0 else item), 0)
-            for first, records, data in db.execute(
-                    "SELECT seq, records, data FROM batches WHERE rid = ?", (rid,)):
-                for _, write in unpack(first, records, data):
+            for first, records, sizes, data in db.execute(
+                    "SELECT seq, records, sizes, data FROM batches WHERE rid = ?", (rid,)):
+                for _, write in unpack(first, records, sizes, data):
                     _put(where, write.key, first)
             self._where[run_id] = where
         return where
@@ -145,10 +144,10 @@ class RecordRows:
             db.executemany(DELETE_STEP, [delete_row(rid, k) for k, at in found.items()
                                          if not at])
         for first in sorted({at for at in found.values() if at}):
-            records, data, updated = db.execute(
-                "SELECT records, data, updated FROM batches WHERE rid = ? AND seq = ?",
+            records, sizes, data, updated = db.execute(
+                "SELECT records, sizes, data, updated FROM batches WHERE rid = ? AND seq = ?",
                 (rid, first)).fetchone()
-            kept = [(seq, write) for seq, write in unpack(first, records, data)
+            kept = [(seq, write) for seq, write in unpack(first, records, sizes, data)
                     if write.key not in found]
             db.execute("DELETE FROM batches WHERE rid = ? AND seq = ?", (rid, first))
             db.executemany(UPSERT, [step_row(rid, write, seq, updated) for seq, write in kept])
@@ -158,7 +157,8 @@ class RecordRows:
             _take(where, key)
 
 
-_INSERT_BATCH = "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?)"
+_INSERT_BATCH = ("INSERT INTO batches (rid, seq, count, updated, records, sizes, data) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?)")
 
 
 def _overlap(records: Sequence[StepWrite], finished: Finished) -> bool:
@@ -201,14 +201,14 @@ def list_records(db: sqlite3.Connection, run_id: str) -> list[StepRecord]:
             f"SELECT {STEP_COLUMNS} FROM steps WHERE rid = "
             "(SELECT rid FROM runs WHERE run_id = ?) ORDER BY seq", (run_id,)).fetchall()
         batches = db.execute(
-            "SELECT seq, updated, records, data FROM batches WHERE rid = "
+            "SELECT seq, updated, records, sizes, data FROM batches WHERE rid = "
             "(SELECT rid FROM runs WHERE run_id = ?)", (run_id,)).fetchall()
     finally:
         db.execute("COMMIT")
     found = [step_record(run_id, row) for row in rows]
     if batches:
-        for first, updated, records, data in batches:
+        for first, updated, records, sizes, data in batches:
             found.extend(StepRecord(run_id, *write, seq, updated)
-                         for seq, write in unpack(first, records, data))
+                         for seq, write in unpack(first, records, sizes, data))
         found.sort(key=lambda record: record.seq)
     return found

@@ -14,7 +14,7 @@ application_id`` marks the file as a spectra-dsl store)::
           values' encodings, concatenated in that order), seq, updated REAL;
           UNIQUE(rid, scope, step, item))
     batches(rid, seq (of its first record), count, updated REAL, records (JSON
-            columns), data BLOB; PRIMARY KEY(rid, seq))
+            columns), sizes BLOB (uint64 LE each), data BLOB; PRIMARY KEY(rid, seq))
 
 A step record is one row of ``steps`` holding only the values it wrote, or, when it was
 committed with many others (a fan-out's branches finishing together), one entry of a
@@ -59,6 +59,7 @@ _BATCHES = """CREATE TABLE batches (
         count INTEGER NOT NULL,
         updated REAL NOT NULL,
         records TEXT NOT NULL,
+        sizes BLOB NOT NULL,
         data BLOB NOT NULL,
         PRIMARY KEY (rid, seq)
     ) WITHOUT ROWID"""

@@ -15,12 +15,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spectra_dsl._store_batch import BATCH_MIN
+from spectra_dsl._store_batch import BATCH_MIN, pack, pack_finished, unpack
+from spectra_dsl._store_records import Finished
 from spectra_dsl.store import (
     APPLICATION_ID,
     SCHEMA_VERSION,
     MemoryStore,
     SqliteStore,
+    StepWrite,
     Store,
     new_run_id,
 )
@@ -286,3 +288,51 @@ def test_a_run_that_ends_commits_its_last_record_status_and_lease_at_once(
     # the run's creation, a's record (b waits for it), then b's record with the run's
     # status and the lease's release: three transactions
     assert seen.count("COMMIT") == 3, seen
+
+
+# -- the batch format itself --------------------------------------------------------
+
+blobs = st.binary(max_size=6)
+writes = st.builds(
+    StepWrite,
+    scope=st.sampled_from([(), ("sub",), ("sub", "loop#2"), ("é[3]",)]),
+    step=st.sampled_from(["a", "b", "c", "é"]),
+    item=st.none() | st.integers(0, 3),
+    status=st.sampled_from(["started", "finished", "failed", "asked", "answered"]),
+    attempt=st.integers(1, 3),
+    values=st.lists(st.tuples(st.sampled_from(["a", "b", "total"]), blobs),
+                    max_size=3).map(tuple),
+    error=st.none() | st.text(max_size=5),
+    payload=st.none() | blobs,
+)
+
+
+@settings(max_examples=200)
+@given(records=st.lists(writes, min_size=1, max_size=8), first=st.integers(1, 99))
+def test_any_records_pack_into_a_batch_and_unpack_equal_in_order(
+        records: list[StepWrite], first: int) -> None:
+    header, sizes, data = pack(records)
+    assert list(unpack(first, header, sizes, data)) == list(
+        enumerate(records, start=first))
+
+
+@given(steps=st.lists(st.sampled_from(["a", "b", "é", "total"]), min_size=1, max_size=6),
+       scope=st.sampled_from([(), ("sub", "loop#2")]), shared=st.booleans(),
+       wide=st.booleans())
+def test_finished_columns_pack_as_their_records_do(
+        steps: list[str], scope: tuple[str, ...], shared: bool, wide: bool) -> None:
+    finished = Finished()
+    finished.scope = scope
+    for i, step in enumerate(steps):
+        finished.steps.append(step)
+        names = ["total"] if shared else [step]
+        if wide and i % 2:
+            names.append("extra")
+            if finished.counts is None:
+                finished.counts = [1] * i
+        if finished.counts is not None:
+            finished.counts.append(len(names))
+        finished.keys += names
+        finished.blobs += [bytes([i, j]) for j in range(len(names))]
+    header, sizes, data = pack_finished(finished)
+    assert [w for _, w in unpack(1, header, sizes, data)] == finished.writes()
