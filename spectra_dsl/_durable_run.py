@@ -4,7 +4,7 @@ and asks a person (see :mod:`._journal` for what is recorded when)."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from ._ask import CURRENT, Ask
@@ -30,7 +30,8 @@ class DurableRun(Run):
     :class:`DurableHalt`."""
 
     __slots__ = ("answered", "asked", "asks", "currents", "durable", "elements", "journal",
-                 "journaled", "parked", "raced", "restore", "single", "started_args")
+                 "journaled", "parked", "raced", "restore", "single", "started_args",
+                 "starting")
 
     def __init__(
         self, plan: Plan, state: dict[str, Any], slots: Slots, on_event: OnEvent | None,
@@ -66,6 +67,11 @@ class DurableRun(Run):
         #: What current_step() tells in each step's call, made when it first starts.
         self.currents: list[tuple[str | None, tuple[str, ...], str, None] | None] = (
             [None] * len(self.names))
+        #: The step whose call is being made (its current_step()).
+        self.starting: tuple[str | None, tuple[str, ...], str, None] | None = None
+        traced = self.emit.enter_step
+        self.emit.enter_step = self.enter_step if traced is None else functools.partial(
+            _both, self.enter_step, traced)
         if journal.scopes and journal.store is not None:
             self.read_back(journal.store, journal.records(self.emit.scope))
 
@@ -192,12 +198,7 @@ class DurableRun(Run):
         """As :meth:`Run.arguments`, and: tell the call who it is (``current_step()``);
         a ``Join.ANY`` step gets the arguments of its first call, and records them
         before its first call."""
-        current = self.currents[position]
-        if current is None:
-            current = self.currents[position] = (
-                self.journal.run_id, self.emit.scope, self.names[position], None)
-        CURRENT.set(current)  # for a step given a task (this is its context)
-        self.halt.context.run(CURRENT.set, current)  # for one started inline (a copy)
+        self.starting = self.current(position)  # told by enter_step or prepare
         if self.started_args:
             first = self.started_args.pop(position, None)
             if first is not None:
@@ -216,6 +217,24 @@ class DurableRun(Run):
                 return None
             store.commit(journal.run_id, [write])
         return kwargs
+
+    def current(self, position: int) -> tuple[str | None, tuple[str, ...], str, None]:
+        """What :func:`current_step` tells in a call of step ``position``."""
+        current = self.currents[position]
+        if current is None:
+            current = self.currents[position] = (
+                self.journal.run_id, self.emit.scope, self.names[position], None)
+        return current
+
+    def prepare(self, position: int, holds_slot: bool, now: float) -> Awaitable[Any] | None:
+        """As :meth:`Run.prepare`, in the step's own task: tell it who it is."""
+        CURRENT.set(self.current(position))
+        return Run.prepare(self, position, holds_slot, now)
+
+    def enter_step(self) -> None:
+        """In the context of a step started inline (see :mod:`._inline`): tell it who
+        it is (the step :meth:`arguments` was last called for)."""
+        CURRENT.set(self.starting)
 
     def start_pipelined(self, upstream: Any, now: float) -> None:
         """A journaled run starts no mapped step elementwise before its upstream's
@@ -415,6 +434,11 @@ class DurableRun(Run):
             self.all_done.set()
             return
         super().end()
+
+
+def _both(first: Callable[[], object], second: Callable[[], object]) -> None:
+    first()
+    second()
 
 
 class AskWithoutAnswer(SpectraError):
