@@ -45,11 +45,10 @@ class DurableRun(Run):
                          on_end, depth)
         journal = halt.journal
         self.journal = journal
-        self.durable, self.asks, self.single = journal.flags(plan)
+        flags = journal.flags(plan)
+        self.durable, self.asks, self.single = flags.durable, flags.asks, flags.single
         #: The steps whose record this run writes when they return.
-        self.journaled = tuple(durable and not ask for durable, ask in zip(
-            self.durable, self.asks, strict=True)) if journal.store is not None else (
-            (False,) * len(self.asks))
+        self.journaled = flags.recorded if journal.store is not None else flags.none
         #: Join.ANY steps, whose first arguments are recorded.
         self.raced = plan.schedule.tips
         #: Recorded steps to restore: their values as they returned them.
@@ -311,7 +310,12 @@ class DurableRun(Run):
             return
         # Encoded and recorded by the commit (Journal.flush), with its peers'.
         journal = self.journal
-        journal.waiting.append((self, position, value, started, holds_slot, True))
+        waiting = journal.waiting
+        if not waiting:
+            journal.sole = self
+        elif journal.sole is not self:
+            journal.sole = None
+        waiting.append((self, position, value, started, holds_slot, True))
         if self.slots.in_flight <= holds_slot:  # nothing else in flight: no peer to wait
             # for; the run's very last step is committed with the run's end status
             journal.flush(last=self is journal.top and self.schedule.pending == 1)

@@ -29,7 +29,7 @@ from __future__ import annotations
 import functools
 import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import trio
 
@@ -53,8 +53,19 @@ GATHER_ROUNDS = 10_000
 #: A step that returned, waiting for its record's commit: (run, position, value,
 #: started, holds_slot, whether the commit makes its record).
 Waiting = tuple["DurableRun", int, Any, float, bool, bool]
-#: Per plan position: (durable, ask, the one key its value is written to or None).
-Flags = tuple[tuple[bool, ...], tuple[bool, ...], tuple[str | None, ...]]
+class Flags(NamedTuple):
+    """What a durable run needs to know of each step of a plan, by position."""
+
+    #: Journaled at all (not ``durable=False``).
+    durable: tuple[bool, ...]
+    #: An ask step (``ask=True``).
+    asks: tuple[bool, ...]
+    #: The one key its whole value is written to (None: several keys).
+    single: tuple[str | None, ...]
+    #: Recorded when it returns (durable, and not an ask: an ask records its question).
+    recorded: tuple[bool, ...]
+    #: False for every step (what a run with no store records).
+    none: tuple[bool, ...]
 
 #: :func:`plan_flags` by ``id(plan)``, while the plan lives.
 _FLAGS: dict[int, tuple[weakref.ref[Plan], Flags]] = {}
@@ -74,13 +85,15 @@ def plan_flags(plan: Plan) -> Flags:
         single.append(plan.simple_key[position] or (
             keys[0] if len(keys) == 1 and action.writes_mapping is None
             and not plan.multi_key[position] else None))
-    return tuple(durable), tuple(asks), tuple(single)
+    recorded = tuple(d and not a for d, a in zip(durable, asks, strict=True))
+    return Flags(tuple(durable), tuple(asks), tuple(single), recorded,
+                 (False,) * len(durable))
 
 
 def ask_steps(plan: Plan, scope: tuple[str, ...] = ()) -> list[str]:
     """The ask steps of ``plan`` and of its sub-workflows (``"sub/inner"``)."""
     found: list[str] = []
-    _, asks, _ = plan_flags(plan)
+    asks = plan_flags(plan).asks
     for name, action, ask in zip(plan.names, plan.actions, asks, strict=True):
         if ask:
             found.append("/".join((*scope, name)))
@@ -155,6 +168,8 @@ class Journal:
         self.writes: list[StepWrite] = []
         #: Steps that returned, waiting for their record's commit.
         self.waiting: list[Waiting] = []
+        #: The one run every step in ``waiting`` is of, each to be recorded (else None).
+        self.sole: DurableRun | None = None
         self.scheduled = False
         #: Tasks started to run handed-over steps (see :mod:`._inline`), not yet run.
         self.continuing = 0
@@ -181,6 +196,7 @@ class Journal:
         if write is not None:
             self.writes.append(write)
         self.waiting.append((run, position, value, started, holds_slot, False))
+        self.sole = None
         self.schedule()
 
     def add(self, write: StepWrite) -> None:
@@ -235,7 +251,8 @@ class Journal:
         store = self.store
         if store is not None:
             finished = Finished()
-            if waiting:
+            if waiting and not (self.sole is not None
+                                and self.record_sole(store, self.sole, waiting, finished)):
                 waiting = self.record(store, waiting, finished)
             if last:  # (after it: what failed while it was recorded)
                 self.writes = [*writes, *finished.writes(), *self.writes]
@@ -245,6 +262,28 @@ class Journal:
                 self.commits += 1
         for run, position, value, started, holds_slot, _ in waiting:
             run.committed(position, value, started, holds_slot)
+
+    @staticmethod
+    def record_sole(store: Store, run: DurableRun, waiting: list[Waiting],
+                    finished: Finished) -> bool:
+        """:meth:`record`'s usual case, a column at a time: every step in ``waiting`` is
+        of ``run`` and writes one key.  False (nothing done) when that is not so, or a
+        value cannot be stored."""
+        positions = [entry[1] for entry in waiting]
+        single = run.single
+        keys = [single[position] for position in positions]
+        if None in keys:
+            return False
+        try:
+            blobs = list(map(store._encode, [entry[2] for entry in waiting]))
+        except Exception:  # the step-by-step way names the step that failed
+            return False
+        names = run.names
+        finished.scope = run.emit.scope
+        finished.steps = [names[position] for position in positions]
+        finished.keys = keys  # type: ignore[assignment]  # no None in them
+        finished.blobs = blobs
+        return True
 
     @staticmethod
     def record(store: Store, waiting: list[Waiting], finished: Finished) -> list[Waiting]:
