@@ -27,7 +27,8 @@ def test_quick_run_reports_every_figure(capsys: pytest.CaptureFixture[str]) -> N
     out = json.loads(capsys.readouterr().out)
     assert set(out["figures"]) == {"chain", "fan_out"}
     for group in out["figures"].values():
-        assert set(group) == {"no_store_us", "store_us", "extra_us", "ratio", "memory_us"}
+        assert set(group) == {"no_store_us", "store_us", "extra_us", "ratio", "ratio_best",
+                              "memory_us"}
         assert all(math.isfinite(v) for v in group.values())
         assert group["no_store_us"] > 0 and group["store_us"] > 0
 
