@@ -12,8 +12,9 @@ a real SQLite file (WAL, ``synchronous=NORMAL``, the default) in a temporary dir
 Each figure is the median over repetitions of one whole run (``trio.run`` included), in
 µs per step; ``extra_us`` is the journaling cost per step and ``ratio`` store / no
 store (``ratio_best``: the same with each side's fastest run, which the noise of a
-shared machine disturbs least).  ``memory_us`` is the same run journaled to a :class:`MemoryStore` (no SQL):
-what the runner and the encoding cost, apart from SQLite.  Targets: chain
+shared machine disturbs least).  ``memory_us`` is the same run journaled to a
+:class:`MemoryStore` (no SQL): what the runner and the encoding cost, apart from
+SQLite.  Targets: chain
 ``extra_us`` <= 300; fan-out ``ratio`` <= 1.5.
 """
 

@@ -68,18 +68,17 @@ class RecordRows:
         moved = [k for k in (*drop, *keys) if _has(where, k)] if where else []
         if moved:
             self._unplace(db, rid, where, moved, batched)
+        seq = self._seq.get(run_id)
+        if seq is None:
+            seq = self._seq[run_id] = db.execute(_LAST_SEQ, (rid,)).fetchone()[0]
         if drop:
             db.executemany(DELETE_STEP, [delete_row(rid, key) for key in drop])
             for key in drop:
                 _take(where, key)
+            # seqs are never given twice, not even those of records deleted
+            db.execute("UPDATE runs SET seq_floor = ? WHERE rid = ?", (seq, rid))
         if not records and not finished:
             return
-        seq = self._seq.get(run_id)
-        if seq is None:
-            seq = db.execute(
-                "SELECT max(coalesce((SELECT max(seq) FROM steps WHERE rid = ?1), 0), "
-                "coalesce((SELECT max(seq + count - 1) FROM batches WHERE rid = ?1), 0))",
-                (rid,)).fetchone()[0]
         if batched:
             db.execute(_INSERT_BATCH, (rid, seq + 1, len(records), now, *pack(records)))
             for key in keys:
@@ -156,6 +155,11 @@ class RecordRows:
         for key in keys:
             _take(where, key)
 
+
+#: The last seq given in a run: of its records, or of those deleted since.
+_LAST_SEQ = ("SELECT max(coalesce((SELECT max(seq) FROM steps WHERE rid = ?1), 0), "
+             "coalesce((SELECT max(seq + count - 1) FROM batches WHERE rid = ?1), 0), "
+             "(SELECT seq_floor FROM runs WHERE rid = ?1))")
 
 _INSERT_BATCH = ("INSERT INTO batches (rid, seq, count, updated, records, sizes, data) "
                  "VALUES (?, ?, ?, ?, ?, ?, ?)")

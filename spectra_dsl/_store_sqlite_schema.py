@@ -6,7 +6,8 @@ application_id`` marks the file as a spectra-dsl store)::
     runs(rid INTEGER PRIMARY KEY, run_id TEXT UNIQUE, workflow, status, created REAL,
          updated REAL, codec, inputs BLOB, plan_fingerprint, step_fingerprints (JSON
          object; "" when ``prints`` names them), error, lease_pid, lease_host,
-         lease_token, lease_since, lease_started, prints (a ``plans`` id))
+         lease_token, lease_since, lease_started, prints (a ``plans`` id),
+         seq_floor (the last seq given when records were last deleted))
     plans(id INTEGER PRIMARY KEY, digest TEXT UNIQUE (sha256 of steps), steps (JSON
           object: the step fingerprints of a plan, stored once for all its runs))
     steps(rid, scope ("a/b", "" at the top), step, item (-1: not mapped), status,
@@ -66,7 +67,8 @@ _BATCHES = """CREATE TABLE batches (
 
 #: Upgrades from older schema versions: ``{version: statements to reach version+1}``.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
-    1: ("ALTER TABLE runs ADD COLUMN prints INTEGER", _PLANS, _BATCHES),
+    1: ("ALTER TABLE runs ADD COLUMN prints INTEGER",
+        "ALTER TABLE runs ADD COLUMN seq_floor INTEGER NOT NULL DEFAULT 0", _PLANS, _BATCHES),
 }
 
 SCHEMA = (
@@ -87,7 +89,8 @@ SCHEMA = (
         lease_token TEXT,
         lease_since REAL,
         lease_started TEXT,
-        prints INTEGER
+        prints INTEGER,
+        seq_floor INTEGER NOT NULL DEFAULT 0
     )""",
     _PLANS,
     """CREATE TABLE steps (
