@@ -30,8 +30,8 @@ class DurableRun(Run):
     :class:`DurableHalt`."""
 
     __slots__ = ("answered", "asked", "asks", "currents", "durable", "elements", "journal",
-                 "journaled", "parked", "raced", "restore", "single", "started_args",
-                 "starting")
+                 "journaled", "live", "outer", "parked", "raced", "restore", "single",
+                 "started_args", "starting")
 
     def __init__(
         self, plan: Plan, state: dict[str, Any], slots: Slots, on_event: OnEvent | None,
@@ -63,6 +63,10 @@ class DurableRun(Run):
         self.elements: dict[int, dict[int, Any]] = {}
         #: Ask steps waiting for their answer in this run.
         self.parked: set[int] = set()
+        #: Sub-workflow steps of this run: how many of their runs are under way.
+        self.live: dict[int, int] = {}
+        #: The run (and its step) this one is a sub-workflow run of, if any.
+        self.outer: tuple[DurableRun, int] | None = None
         #: What current_step() tells in each step's call, made when it first starts.
         self.currents: list[tuple[str | None, tuple[str, ...], str, None] | None] = (
             [None] * len(self.names))
@@ -73,6 +77,7 @@ class DurableRun(Run):
             _both, self.enter_step, traced)
         if journal.scopes and journal.store is not None:
             self.read_back(journal.store, journal.records(self.emit.scope))
+        journal.enter(self)
 
     def read_back(self, store: Store, records: Mapping[tuple[str, int | None], StepRecord]
                   ) -> None:
@@ -125,8 +130,8 @@ class DurableRun(Run):
                     keep.append(position)
             released = keep
         requests = Run.collect(self, released, now)
-        if self.parked:
-            self.check_quiet()
+        if self.journal.pending:
+            self.journal.check_quiet()
         return requests
 
     def start(self, position: int) -> bool:
@@ -305,8 +310,8 @@ class DurableRun(Run):
                 self.take_question(position, value, started, holds_slot)
                 return
             Run.finish(self, position, value, started, holds_slot)
-            if self.parked:
-                self.check_quiet()
+            if self.journal.pending:
+                self.journal.check_quiet()
             return
         # Encoded and recorded by the commit (Journal.flush), with its peers'.
         journal = self.journal
@@ -331,8 +336,8 @@ class DurableRun(Run):
             self.fail(self.plan.graph.index[error.step], error, holds_slot)
         except Exception as error:
             self.fail(position, error, holds_slot)
-        if self.parked:
-            self.check_quiet()
+        if self.journal.pending:
+            self.journal.check_quiet()
 
     def fail(self, position: int, error: BaseException, holds_slot: bool = True,
              *rest: Any) -> None:
@@ -384,7 +389,7 @@ class DurableRun(Run):
         on_ask = self.journal.on_ask
         assert on_ask is not None
         try:
-            answer = await on_ask(self.names[position], payload)
+            answer = await on_ask(ask_key(self.emit.scope, self.names[position]), payload)
         except BaseException as error:
             if self.call_failed(position, error, holds_slot=False):
                 raise
@@ -414,23 +419,52 @@ class DurableRun(Run):
         """An ask waits for its answer: its readers wait; the run goes on with the rest."""
         self.parked.add(position)
         self.journal.pending[ask_key(self.emit.scope, self.names[position])] = payload
-        self.check_quiet()
+        self.journal.check_quiet()
 
-    def check_quiet(self) -> None:
-        """When nothing but parked asks is left to run, the run ends ``interrupted``."""
+    def idle(self) -> bool:
+        """Whether this run can go on only through an answer: every step released and
+        not done is a parked ask, or a sub-workflow step whose runs are under way (they
+        are judged on their own).  A run whose steps are all done is not idle: it is
+        about to end and report."""
         schedule = self.schedule
-        if not schedule.pending or self.halt.halted or self.journal.interrupted:
-            return
+        if not schedule.pending:
+            return False
         remaining = schedule._remaining  # released: waiting for no report
         finished = schedule.finished
         skipped = schedule.skipped
         parked = self.parked
+        live = self.live
         for position in range(len(remaining)):
             if (not remaining[position] and not finished[position]
-                    and not skipped[position] and position not in parked):
-                return  # still running (or about to)
-        self.journal.interrupted = True
-        self.all_done.set()
+                    and not skipped[position] and position not in parked
+                    and not live.get(position)):
+                return False  # still running (or about to)
+        return True
+
+    async def complete(self) -> dict[str, Any]:
+        """As :meth:`Run.complete`; the run stops counting among the runs under way of
+        its journal (what tells whether every run waits for an answer) when it ends."""
+        try:
+            return await Run.complete(self)
+        finally:
+            self.journal.leave(self)
+
+    async def execute(self) -> None:
+        """As :meth:`Run.execute`; a sub-workflow run stopped by the run's interruption
+        raises :class:`Interrupted` (its outer step neither finishes nor fails)."""
+        await Run.execute(self)
+        if self.journal.interrupted and self.schedule.pending and self is not self.journal.top:
+            raise Interrupted
+
+    def call_failed(self, position: int, error: BaseException, holds_slot: bool,
+                    item: int | None = None) -> bool:
+        """As :meth:`Run.call_failed`; a sub-workflow step whose run was interrupted
+        just stops (it runs again on resume)."""
+        if isinstance(error, Interrupted):
+            if holds_slot:
+                self.slots.release()
+            return False
+        return Run.call_failed(self, position, error, holds_slot, item)
 
     def end(self) -> None:
         """As :meth:`Run.end`; an interrupted run ends without finishing."""
@@ -443,6 +477,11 @@ class DurableRun(Run):
 def _both(first: Callable[[], object], second: Callable[[], object]) -> None:
     first()
     second()
+
+
+class Interrupted(BaseException):
+    """Raised out of a sub-workflow run's ``execute`` when the run it is part of was
+    interrupted (every run waits for an answer): the outer step stops, unreported."""
 
 
 class AskWithoutAnswer(SpectraError):

@@ -174,6 +174,8 @@ class Journal:
         #: Tasks started to run handed-over steps (see :mod:`._inline`), not yet run.
         self.continuing = 0
         self.top: DurableRun | None = None
+        #: The runs under way (the top run, sub-workflow runs), by scope.
+        self.active: dict[tuple[str, ...], DurableRun] = {}
         self.interrupted = False
         self.restored = 0
         self.commits = 0
@@ -186,6 +188,44 @@ class Journal:
             found = (weakref.ref(plan, lambda _: _FLAGS.pop(key, None)), plan_flags(plan))
             _FLAGS[key] = found
         return found[1]
+
+    # -- asks: is every run waiting for an answer? -----------------------------------
+
+    def enter(self, run: DurableRun) -> None:
+        """``run`` is under way; a sub-workflow run counts for its outer step."""
+        scope = run.emit.scope
+        self.active[scope] = run
+        if scope:
+            outer = self.active.get(scope[:-1])
+            if outer is not None:
+                name = scope[-1].split("#", 1)[0].split("[", 1)[0]
+                position = outer.plan.graph.index.get(name)
+                if position is not None:
+                    outer.live[position] = outer.live.get(position, 0) + 1
+                    run.outer = (outer, position)
+
+    def leave(self, run: DurableRun) -> None:
+        """``run`` is over (finished, failed, cancelled or interrupted)."""
+        if self.active.get(run.emit.scope) is run:
+            del self.active[run.emit.scope]
+        if run.outer is not None:
+            outer, position = run.outer
+            outer.live[position] -= 1
+            run.outer = None
+        if self.pending:  # what was left to run may now wait only for answers
+            self.check_quiet()
+
+    def check_quiet(self) -> None:
+        """When every run under way can go on only through an answer (some ask is
+        parked), the run ends ``interrupted``: each run stops where it is."""
+        if not self.pending or self.interrupted or self.top is None or self.top.halt.halted:
+            return
+        runs = list(self.active.values())
+        if not runs or not all(run.idle() for run in runs):
+            return
+        self.interrupted = True
+        for run in runs:
+            run.all_done.set()
 
     # -- group commit ---------------------------------------------------------------
 

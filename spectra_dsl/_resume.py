@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from ._durable_run import AskWithoutAnswer, DurableRun
-from ._errors import SpectraError, StepFailed
+from ._errors import StepFailed
 from ._journal import DurableHalt, Journal, OnAsk, ask_key, ask_steps, send
 from ._result import RunResult
 from ._slots import Slots
@@ -104,12 +104,6 @@ def check_asks(plan: Plan, store: Store | None, on_ask: OnAsk | None) -> None:
     asks = asks_of(plan)
     if not asks:
         return
-    nested = [name for name in asks if "/" in name]
-    if nested:
-        raise SpectraError(
-            "ask steps inside sub-workflows are not supported yet: "
-            + ", ".join(f"'{n}'" for n in nested)
-            + "; make them steps of the outer workflow")
     if store is None and on_ask is None:
         raise AskWithoutAnswer(plan.graph.name, list(asks))
 
