@@ -371,6 +371,7 @@ class Plan:
         on_ask: OnAsk | None = None,
         max_concurrency: int | None = None,
         on_event: OnEvent | None = None,
+        tracer: Any = None,
         executors: Mapping[str, Executor] | None = None,
     ) -> RunResult:
         """Resume the run ``run_id`` journaled in ``store`` (see docs/durable.md).
@@ -382,7 +383,9 @@ class Plan:
         started raises :class:`ResumeError` listing them before anything runs, unless
         ``on_code_change="rerun"`` (run them again) or ``"keep"`` (restore them); a run
         owned by another live process raises :class:`ResumeError` naming it
-        (``force=True`` takes over an owner that cannot be checked).
+        (``force=True`` takes over an owner that cannot be checked).  With ``tracer``
+        (an OpenTelemetry ``Tracer``) the resume gets a run span and each step call
+        made a span, as :meth:`run` does (restored steps are not called: no span).
         """
         from ._resume import resume
 
@@ -391,14 +394,21 @@ class Plan:
                 return await self.resume(
                     run_id, store=store, answers=answers, rerun=rerun,
                     on_code_change=on_code_change, force=force, on_ask=on_ask,
-                    max_concurrency=max_concurrency, on_event=on_event,
+                    max_concurrency=max_concurrency, on_event=on_event, tracer=tracer,
                     executors=executors)
         check_on_event(on_event)
         limit = check_limit(max_concurrency if max_concurrency is not None
                             else self.max_concurrency)
-        return await resume(self, run_id, store=store, answers=answers, rerun=rerun,
-                            on_code_change=on_code_change, force=force, on_ask=on_ask,
-                            on_event=on_event, limit=limit)
+
+        def resumed(listener: OnEvent | None) -> Awaitable[RunResult]:
+            return resume(self, run_id, store=store, answers=answers, rerun=rerun,
+                          on_code_change=on_code_change, force=force, on_ask=on_ask,
+                          on_event=listener, limit=limit)
+
+        if tracer is not None:
+            from ._otel import run_traced
+            return await run_traced(tracer, self.graph.name, on_event, resumed, run_id)
+        return await resumed(on_event)
 
     def resume_sync(
         self, run_id: str, *, store: Store | str | os.PathLike[str], **options: Any
