@@ -1,7 +1,8 @@
-"""Small helpers shared by the runner tests: run on a mock clock, read the events."""
+"""Small helpers shared by the tests: run on a mock clock, read the events."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import trio
@@ -11,6 +12,17 @@ from spectra_dsl import RunResult, Workflow, events
 
 #: Virtual seconds after which a run that should have ended counts as hung.
 HANG = 1000
+
+
+def virtual(main: Callable[[], Awaitable[Any]]) -> Any:
+    """Run ``main`` on a fresh MockClock, failing fast (``TooSlowError`` after
+    :data:`HANG` virtual seconds) instead of hanging."""
+
+    async def guarded() -> Any:
+        with trio.fail_after(HANG):
+            return await main()
+
+    return trio.run(guarded, clock=trio.testing.MockClock(autojump_threshold=0))
 
 
 def run_virtual(wf: Workflow, inputs: dict[str, Any] | None = None, **options: Any) -> RunResult:

@@ -11,10 +11,7 @@ import trio.testing
 
 from spectra_dsl import Ask, Join, SpectraError, StepFailed, Workflow, events
 from spectra_dsl.store import MemoryStore
-
-
-def virtual(fn: Any) -> Any:
-    return trio.run(fn, clock=trio.testing.MockClock(autojump_threshold=0))
+from tests.helpers import virtual
 
 
 class Calls:

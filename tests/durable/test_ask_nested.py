@@ -14,10 +14,7 @@ import trio.testing
 
 from spectra_dsl import Ask, Join, Repeat, SpectraError, Workflow
 from spectra_dsl.store import MemoryStore, SqliteStore, Store
-
-
-def virtual(fn: Any) -> Any:
-    return trio.run(fn, clock=trio.testing.MockClock(autojump_threshold=0))
+from tests.helpers import virtual
 
 
 class Calls:

@@ -9,17 +9,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import trio
-import trio.testing
-
 from examples import approval, durable_order
 from spectra_dsl.store import MemoryStore
+from tests.helpers import virtual
 
 ROOT = Path(__file__).resolve().parents[2]
 
-
-def virtual(fn: Any) -> Any:
-    return trio.run(fn, clock=trio.testing.MockClock(autojump_threshold=0))
 
 
 def test_durable_order_killed_in_ship_charges_once_when_run_again(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from spectra_dsl import Join, Workflow, events, reducers
 from spectra_dsl.store import MemoryStore
+from tests.helpers import virtual
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
@@ -110,9 +111,6 @@ def build(spec: Spec) -> Workflow:
         wf.step(**options)(scope[f"s{i}"])
     return wf
 
-
-def virtual(fn: Any) -> Any:
-    return trio.run(fn, clock=trio.testing.MockClock(autojump_threshold=0))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -24,11 +24,7 @@ from spectra_dsl import (
     step,
 )
 from spectra_dsl.store import JsonCodec, MemoryStore, SqliteStore, Store
-
-
-def virtual(fn: Any) -> Any:
-    """Run ``fn()`` in trio on a fresh ``MockClock``."""
-    return trio.run(fn, clock=trio.testing.MockClock(autojump_threshold=0))
+from tests.helpers import virtual
 
 
 class Flaky:

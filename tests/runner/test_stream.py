@@ -4,7 +4,6 @@ failure surfaces from the ``async for``, and leaving early cancels the run."""
 from __future__ import annotations
 
 import warnings
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -22,18 +21,8 @@ from spectra_dsl import (
     Workflow,
     events,
 )
-from tests.helpers import HANG
+from tests.helpers import virtual
 from tests.strategies import RandomDag, Recorder, build, limits, random_dags
-
-
-def virtual(main: Callable[[], Awaitable[Any]]) -> Any:
-    """Run ``main`` on a fresh MockClock, failing fast instead of hanging."""
-
-    async def guarded() -> Any:
-        with trio.fail_after(HANG):
-            return await main()
-
-    return trio.run(guarded, clock=trio.testing.MockClock(autojump_threshold=0))
 
 
 def analysis() -> Workflow:
