@@ -285,8 +285,11 @@ class DurableRun(Run):
                 write = store.record(mapped.name, "finished", scope=self.emit.scope,
                                      item=item, values={"value": mapped.results[item]})
             except Exception:  # the whole list's record fails the step, naming it
-                return
-            journal.add(write)
+                write = None
+            if write is not None:
+                journal.add(write)
+        if journal.pending:  # the elements left may all wait for answers now
+            journal.check_quiet()
 
     async def restore_item(self, mapped: MappedStep, item: int, value: Any) -> None:
         """An element recorded before: report its value without calling the step."""
@@ -435,11 +438,29 @@ class DurableRun(Run):
         parked = self.parked
         live = self.live
         for position in range(len(remaining)):
-            if (not remaining[position] and not finished[position]
-                    and not skipped[position] and position not in parked
-                    and not live.get(position)):
+            if (remaining[position] or finished[position] or skipped[position]
+                    or position in parked):
+                continue
+            if not live.get(position):
                 return False  # still running (or about to)
+            if self.maps and position in self.maps and not self.map_idle(position):
+                return False
         return True
+
+    def map_idle(self, position: int) -> bool:
+        """A mapped sub-workflow step with runs under way: idle when each element in
+        flight has its run (all judged on their own) and no other element may start
+        (all started, or as many in flight as it may have: a parked element keeps its
+        place)."""
+        assert self.maps is not None
+        mapped = self.maps[position]
+        if self.live[position] < mapped.in_flight:
+            return False  # an element's run is about to begin
+        if mapped.in_flight >= mapped.window:
+            return True
+        if mapped.ready is None:
+            return mapped.next >= mapped.count
+        return not mapped.ready
 
     async def complete(self) -> dict[str, Any]:
         """As :meth:`Run.complete`; the run stops counting among the runs under way of
