@@ -172,20 +172,6 @@ class Store(abc.ABC):
             self.codec, payload, step=step, key="payload")
         return StepWrite(tuple(scope), step, item, status, attempt, blobs, error, encoded)
 
-    def _finished(self, step: str, scope: tuple[str, ...], values: Mapping[str, Any]
-                 ) -> StepWrite:
-        """The ``finished`` record of a step call that is not mapped, first attempt:
-        :meth:`record` for the run's hot path, where ``step`` and ``scope`` come from a
-        compiled plan (so are not checked again).  Every value is encoded in one pass;
-        a value that cannot be stored raises ``SerializationError`` naming step and key,
-        as :meth:`record` does."""
-        encode = self._encode
-        try:
-            blobs = tuple([(key, encode(value)) for key, value in values.items()])
-        except Exception:
-            blobs = encode_values(self.codec, values, step=step)  # raises, naming the key
-        return StepWrite(scope, step, None, "finished", 1, blobs, None, None)
-
     @property
     def _encode(self) -> Callable[[Any], bytes]:
         codec = self.codec

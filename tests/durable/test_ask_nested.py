@@ -14,12 +14,8 @@ import trio.testing
 
 from spectra_dsl import Ask, Join, Repeat, SpectraError, Workflow
 from spectra_dsl.store import MemoryStore, SqliteStore, Store
+from tests.durable.test_ask import Calls
 from tests.helpers import virtual
-
-
-class Calls:
-    def __init__(self) -> None:
-        self.names: list[str] = []
 
 
 def inner_review(calls: Calls) -> Workflow:
