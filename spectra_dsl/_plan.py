@@ -276,13 +276,11 @@ class Plan:
                     on_ask=on_ask, executors=executors)
         plan, given, limit = self._prepare(inputs, outputs, max_concurrency, on_event)
         if store is not None or run_id is not None or on_ask is not None or asks_of(plan):
-            if outputs is not None and (store is not None or run_id is not None):
-                raise TypeError("outputs= cannot be combined with store= yet: run the "
-                                "whole workflow, or run without a store")
+            asked = None if outputs is None else output_names(outputs)
 
             def journaled(listener: OnEvent | None) -> Awaitable[RunResult]:
                 return start(plan, given, store=store, run_id=run_id, on_ask=on_ask,
-                             on_event=listener, limit=limit)
+                             on_event=listener, limit=limit, outputs=asked)
 
             if tracer is not None:
                 from ._otel import run_traced

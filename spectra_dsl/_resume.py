@@ -126,8 +126,11 @@ def descendants(plan: Plan, names: Iterable[str]) -> list[int]:
 async def start(
     plan: Plan, inputs: dict[str, Any], *, store: Store | None, run_id: str | None,
     on_ask: OnAsk | None, on_event: OnEvent | None, limit: int | None,
+    outputs: tuple[str, ...] | None = None,
 ) -> RunResult:
-    """Run ``plan`` journaled to ``store`` (and/or answering asks with ``on_ask``)."""
+    """Run ``plan`` journaled to ``store`` (and/or answering asks with ``on_ask``);
+    ``outputs``: what ``plan`` was cut down to (recorded, so that a resume runs the
+    same part of the workflow)."""
     check_asks(plan, store, on_ask)
     if store is None:
         if run_id is not None:
@@ -139,7 +142,8 @@ async def start(
     run_id = new_run_id() if run_id is None else run_id
     plan_print, _, step_prints = _fingerprints_of(plan)
     store.create_run(run_id, workflow=plan.graph.name, inputs=inputs,
-                     plan_fingerprint=plan_print, step_fingerprints=step_prints)
+                     plan_fingerprint=plan_print, step_fingerprints=step_prints,
+                     outputs=outputs)
     try:
         return await drive(plan, inputs, Journal(store, run_id, on_ask=on_ask), limit,
                            on_event)
@@ -161,23 +165,27 @@ async def resume(
         choices = ", ".join(map(repr, CODE_CHANGE_CHOICES))
         raise ValueError(f"on_code_change= must be one of {choices}, not {on_code_change!r}")
     again = (rerun,) if isinstance(rerun, str) else tuple(rerun)
-    unknown = [n for n in again if n not in plan.graph.index]
-    if unknown:
-        raise ValueError(
-            f"rerun= names no step of workflow '{plan.graph.name}': "
-            + ", ".join(f"'{n}'" for n in unknown)
-            + f" (its steps: {', '.join(plan.names)})")
     if answers is not None and not isinstance(answers, Mapping):
         raise TypeError(f"answers= takes a mapping of ask step names to answers, not "
                         f"{type(answers).__name__}")
+    record = store.run(run_id)
+    if record.workflow != plan.graph.name:
+        raise ResumeError(
+            run_id, f"run '{run_id}' is a run of workflow '{record.workflow}', not of "
+            f"'{plan.graph.name}'; resume it with that workflow's plan", reason="changed")
+    if record.outputs is not None:  # the run was asked for some outputs only
+        plan = plan.for_outputs(record.outputs)
+    unknown = [n for n in again if n not in plan.graph.index]
+    if unknown:
+        raise ValueError(
+            f"rerun= names no step of workflow '{plan.graph.name}'"
+            + ("" if record.outputs is None else " (as run for outputs "
+               + ", ".join(f"'{o}'" for o in record.outputs) + ")") + ": "
+            + ", ".join(f"'{n}'" for n in unknown)
+            + f" (its steps: {', '.join(plan.names)})")
     check_asks(plan, store, on_ask)
     record = store.acquire(run_id, force=force)
     try:
-        if record.workflow != plan.graph.name:
-            raise ResumeError(
-                run_id, f"run '{run_id}' is a run of workflow '{record.workflow}', not of "
-                f"'{plan.graph.name}'; resume it with that workflow's plan",
-                reason="changed")
         plan_print, step_prints = fingerprints(plan)
         changes = store.changes(run_id, plan_print, step_prints)
         dropped = list(again)

@@ -132,9 +132,11 @@ class Store(abc.ABC):
         self, run_id: str, *, workflow: str, inputs: Mapping[str, Any] | None = None,
         plan_fingerprint: str = "",
         step_fingerprints: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+        outputs: Iterable[str] | None = None,
     ) -> RunRecord:
         """Record a new run (status ``running``) and take its lease, atomically.
 
+        ``outputs``: the outputs the run was asked for (``outputs=``), if not all.
         Raises :class:`RunExistsError` when ``run_id`` is taken (whatever its status)
         and ``SerializationError`` (step ``None``, the input's name) for an input the
         codec cannot store.  Returns the record as stored.
@@ -150,6 +152,7 @@ class Store(abc.ABC):
                 plan_fingerprint=plan_fingerprint,
                 step_fingerprints=pairs(step_fingerprints or ()),
                 lease=new_lease(host=self.host, token=self._token, now=now),
+                outputs=None if outputs is None else tuple(outputs),
             )
             self._insert_run(record)
             self._held.add(run_id)

@@ -81,7 +81,8 @@ class RunRecord:
     ``plan_fingerprint`` and ``step_fingerprints`` (sorted ``(step, fingerprint)``
     pairs; nested steps named ``"sub/inner"``) tell whether the plan changed since.
     ``lease`` is the current owner (``None`` once released), ``error`` the failure text
-    of a failed run.
+    of a failed run.  ``outputs`` is what the run was asked for with ``outputs=``
+    (``None``: the whole workflow); a resume runs the same part of the workflow.
     """
 
     run_id: str
@@ -96,6 +97,7 @@ class RunRecord:
         default=(), converter=pairs, repr=False)
     lease: Lease | None = None
     error: str | None = None
+    outputs: tuple[str, ...] | None = None
 
 
 class StepWrite(NamedTuple):

@@ -18,6 +18,7 @@ kept (single rows, or batches for large group commits): :mod:`._store_sqlite_rec
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
@@ -208,7 +209,8 @@ class SqliteStore(Store):
                 record.run_id, record.workflow, record.status, record.created,
                 record.updated, record.codec, record.inputs, record.plan_fingerprint,
                 record.error, *lease_row(record.lease),
-                plan_id(db, record.step_fingerprints)))
+                plan_id(db, record.step_fingerprints),
+                None if record.outputs is None else json.dumps(list(record.outputs))))
             self._rows.new_run(record.run_id)
 
     def _lease(self, run_id: str, take: Callable[[RunRecord], Lease]) -> RunRecord | None:

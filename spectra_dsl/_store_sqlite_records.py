@@ -57,6 +57,9 @@ class RecordRows:
               finished: Finished | None = None) -> None:
         """Inside a transaction: delete ``drop``, write ``records`` then ``finished``
         (next seqs; as one batch row when there are :data:`BATCH_MIN` or more)."""
+        seq = self._seq.get(run_id)
+        if seq is None:  # (read before anything of the run is deleted)
+            seq = self._seq[run_id] = db.execute(_LAST_SEQ, (rid,)).fetchone()[0]
         where = self._where_of(db, run_id, rid)
         if finished and not (self._batchable(where, finished)
                              and not _overlap(records, finished)):
@@ -68,9 +71,6 @@ class RecordRows:
         moved = [k for k in (*drop, *keys) if _has(where, k)] if where else []
         if moved:
             self._unplace(db, rid, where, moved, batched)
-        seq = self._seq.get(run_id)
-        if seq is None:
-            seq = self._seq[run_id] = db.execute(_LAST_SEQ, (rid,)).fetchone()[0]
         if drop:
             db.executemany(DELETE_STEP, [delete_row(rid, key) for key in drop])
             for key in drop:

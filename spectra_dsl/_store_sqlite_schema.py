@@ -7,7 +7,8 @@ application_id`` marks the file as a spectra-dsl store)::
          updated REAL, codec, inputs BLOB, plan_fingerprint, step_fingerprints (JSON
          object; "" when ``prints`` names them), error, lease_pid, lease_host,
          lease_token, lease_since, lease_started, prints (a ``plans`` id),
-         seq_floor (the last seq given when records were last deleted))
+         seq_floor (the last seq given when records were last deleted), outputs (JSON
+         list of the outputs= the run was asked for, or NULL))
     plans(id INTEGER PRIMARY KEY, digest TEXT UNIQUE (sha256 of steps), steps (JSON
           object: the step fingerprints of a plan, stored once for all its runs))
     steps(rid, scope ("a/b", "" at the top), step, item (-1: not mapped), status,
@@ -68,7 +69,8 @@ _BATCHES = """CREATE TABLE batches (
 #: Upgrades from older schema versions: ``{version: statements to reach version+1}``.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: ("ALTER TABLE runs ADD COLUMN prints INTEGER",
-        "ALTER TABLE runs ADD COLUMN seq_floor INTEGER NOT NULL DEFAULT 0", _PLANS, _BATCHES),
+        "ALTER TABLE runs ADD COLUMN seq_floor INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE runs ADD COLUMN outputs TEXT", _PLANS, _BATCHES),
 }
 
 SCHEMA = (
@@ -90,7 +92,8 @@ SCHEMA = (
         lease_since REAL,
         lease_started TEXT,
         prints INTEGER,
-        seq_floor INTEGER NOT NULL DEFAULT 0
+        seq_floor INTEGER NOT NULL DEFAULT 0,
+        outputs TEXT
     )""",
     _PLANS,
     """CREATE TABLE steps (
@@ -115,11 +118,11 @@ SCHEMA = (
 RUN_SELECT = ("run_id, workflow, status, created, updated, codec, inputs, plan_fingerprint, "
               "coalesce((SELECT steps FROM plans WHERE plans.id = runs.prints), "
               "step_fingerprints), error, lease_pid, lease_host, lease_token, lease_since, "
-              "lease_started")
+              "lease_started, outputs")
 RUN_INSERT = ("INSERT INTO runs (run_id, workflow, status, created, updated, codec, inputs, "
               "plan_fingerprint, step_fingerprints, error, lease_pid, lease_host, "
-              "lease_token, lease_since, lease_started, prints) "
-              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?)")
+              "lease_token, lease_since, lease_started, prints, outputs) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?)")
 STEP_COLUMNS = "scope, step, item, status, attempt, error, payload, keys, data, seq, updated"
 UPSERT = (f"INSERT OR REPLACE INTO steps (rid, {STEP_COLUMNS}) "
           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
@@ -139,13 +142,14 @@ def lease_row(lease: Lease | None) -> tuple[Any, ...]:
 def run_record(row: Sequence[Any]) -> RunRecord:
     """A :data:`RUN_SELECT` row as a :class:`RunRecord`."""
     (run_id, workflow, status, created, updated, codec, inputs, plan_print, step_prints,
-     error, pid, host, token, since, started) = row
+     error, pid, host, token, since, started, outputs) = row
     lease = None if token is None else Lease(pid=pid, host=host, token=token, since=since,
                                               started=started)
     return RunRecord(run_id=run_id, workflow=workflow, status=status, created=created,
                      updated=updated, inputs=bytes(inputs), codec=codec,
                      plan_fingerprint=plan_print, step_fingerprints=json.loads(step_prints),
-                     lease=lease, error=error)
+                     lease=lease, error=error,
+                     outputs=None if outputs is None else tuple(json.loads(outputs)))
 
 
 def plan_id(db: sqlite3.Connection, prints: tuple[tuple[str, str], ...]) -> int:
