@@ -240,11 +240,16 @@ class DurableRun(Run):
         it is (the step :meth:`arguments` was last called for)."""
         CURRENT.set(self.starting)
 
-    def start_pipelined(self, upstream: Any, now: float) -> None:
-        """A journaled run starts no mapped step elementwise before its upstream's
-        record is committed: it waits for its release like any step."""
-        if self.journal.store is None:
-            super().start_pipelined(upstream, now)
+    def item_ready(self, mapped: MappedStep, item: int, value: Any, now: float) -> None:
+        """As :meth:`Run.item_ready`, once the element's record is committed (the steps
+        fed by it elementwise never start on a value the journal could lose)."""
+        if not self.journaled[mapped.position]:
+            Run.item_ready(self, mapped, item, value, now)
+            return
+        journal = self.journal
+        journal.handing.append((self, mapped, item, value))
+        if not journal.scheduled:
+            journal.schedule()
 
     def continue_later(self, positions: list[int]) -> None:
         """As :meth:`Run.continue_later`; the journal's group commit waits for the

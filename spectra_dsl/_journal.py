@@ -42,6 +42,7 @@ from .events import StepRestored
 
 if TYPE_CHECKING:
     from ._durable_run import DurableRun
+    from ._map import MappedStep
     from ._plan import Plan
 
 #: ``on_ask=``: an async callable ``(step_name, payload) -> answer``.
@@ -170,6 +171,9 @@ class Journal:
         self.waiting: list[Waiting] = []
         #: The one run every step in ``waiting`` is of, each to be recorded (else None).
         self.sole: DurableRun | None = None
+        #: Elements of mapped steps that returned, to hand on to the steps they feed
+        #: elementwise once their records are committed: (run, mapped step, item, value).
+        self.handing: list[tuple[DurableRun, MappedStep, int, Any]] = []
         self.scheduled = False
         #: Tasks started to run handed-over steps (see :mod:`._inline`), not yet run.
         self.continuing = 0
@@ -288,6 +292,7 @@ class Journal:
         self.scheduled = False
         waiting, self.waiting = self.waiting, []
         writes, self.writes = self.writes, []
+        handing, self.handing = self.handing, []
         store = self.store
         if store is not None:
             finished = Finished()
@@ -302,6 +307,8 @@ class Journal:
                 self.commits += 1
         for run, position, value, started, holds_slot, _ in waiting:
             run.committed(position, value, started, holds_slot)
+        for run, mapped, item, value in handing:
+            Run.item_ready(run, mapped, item, value, run.now())
 
     @staticmethod
     def record_sole(store: Store, run: DurableRun, waiting: list[Waiting],

@@ -103,9 +103,9 @@ class MappedStep:
     """One run of a mapped step: its calls, their results, and who feeds it."""
 
     __slots__ = ("base", "candidates", "columns", "complete", "count", "direct", "done",
-                 "downstream", "finished_items", "fn", "in_flight", "name", "names", "next",
-                 "position", "ready", "released", "results", "run", "started", "takes_slot",
-                 "window")
+                 "downstream", "fed", "finished_items", "fn", "in_flight", "name", "names",
+                 "next", "position", "ready", "released", "results", "run", "started",
+                 "takes_slot", "window")
 
     def __init__(self, run: Run, position: int, kwargs: dict[str, Any], now: float) -> None:
         self.run = run
@@ -117,6 +117,8 @@ class MappedStep:
         self.count = 0
         self.results: list[Any] = []
         self.finished_items = bytearray()
+        #: The elements whose value was handed on to the steps fed elementwise.
+        self.fed = bytearray()
         self.next = 0
         self.done = 0
         self.in_flight = 0
@@ -150,6 +152,7 @@ class MappedStep:
         self.count = count = len(columns[0]) if columns else 0
         self.results = [None] * count
         self.finished_items = bytearray(count)
+        self.fed = bytearray(count)
         self.window = window_of(run, self.position, count)
         self.started = now
         run.emit.map_started(time=now, step=self.name, count=count)
@@ -159,7 +162,7 @@ class MappedStep:
             upstream.downstream.append(self)
             column = columns[0]
             for item, value in enumerate(upstream.results):
-                if upstream.finished_items[item]:
+                if upstream.fed[item]:
                     column[item] = value
                     self.ready.append(item)
             self.complete = not count
@@ -261,10 +264,7 @@ class MappedStep:
         if self.takes_slot:
             slots.vacate()
         self.finished_items[item] = 1
-        for downstream in self.downstream:
-            downstream.feed(item, value, now)
-        if self.candidates:
-            run.start_pipelined(self, now)
+        run.item_ready(self, item, value, now)
         if self.done == self.count:
             self.complete = True
             if self.released:

@@ -428,6 +428,16 @@ class Run:
         if mapped.candidates and position in self.maps:
             self.start_pipelined(mapped, now)
 
+    def item_ready(self, mapped: MappedStep, item: int, value: Any, now: float) -> None:
+        """Element ``item`` of ``mapped`` returned ``value``: hand it on to the steps fed
+        by it elementwise (a durable run first commits the element's record), and start
+        those whose other inputs are ready."""
+        mapped.fed[item] = 1
+        for downstream in mapped.downstream:
+            downstream.feed(item, value, now)
+        if mapped.candidates:
+            self.start_pipelined(mapped, now)
+
     def start_pipelined(self, upstream: MappedStep, now: float) -> None:
         """Start the steps fed elementwise by ``upstream`` whose other upstreams have
         all finished (their join as usual): no barrier between the two steps."""
