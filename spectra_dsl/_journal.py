@@ -2,16 +2,20 @@
 
 A :class:`DurableRun` is a :class:`Run` that journals to a store (and answers asks).
 
-- **Recording.**  When a step returns, its values are encoded at once (a value the
-  codec cannot store fails that step with ``SerializationError``) and the record is
-  buffered; the step's successors are released only after the record is committed, so
-  the journal on disk is always a causal prefix of the run.  The first step to finish
-  in an instant schedules one commit task, which yields once with a zero-time,
-  cancel-shielded checkpoint, commits everything buffered meanwhile in ONE transaction
-  (records finishing together are committed together), then writes the values to state
-  and releases the successors, running the plain async ones itself as a finishing task
-  does.  No thread hop, no sleep: on ``MockClock`` a run with a store takes exactly the
-  virtual time it takes without one.
+- **Recording.**  When a step returns, it is buffered; the step's successors are
+  released only after its record is committed, so the journal on disk is always a
+  causal prefix of the run.  The first step to finish in an instant schedules one
+  commit task, which yields (zero-time, cancel-shielded checkpoints) until the steps
+  finishing in the same instant have finished too (the chain of tasks the runner hands
+  a wide fan-out to included), then encodes every buffered value (one the codec cannot
+  store fails its step with ``SerializationError``), commits the records in ONE
+  transaction (the store gets the group in columns: one batch row on SQLite), writes
+  the values to state and releases the successors, running the plain async ones itself
+  as a finishing task does.  A step that finishes with nothing else in flight is
+  committed at once, in its own task; the run's very last step is committed with the
+  run's end status.  An element of a mapped step is handed on to the step it feeds
+  elementwise only once its record is committed.  No thread hop, no sleep: on
+  ``MockClock`` a run with a store takes exactly the virtual time it takes without one.
 - **Restoring.**  On resume, each run (and sub-workflow pass, by scope) is given the
   records of its scope: a released step with a ``finished`` (or ``answered``) record
   is not called: its values are written again (folded in plan order as always) and its
@@ -20,8 +24,10 @@ A :class:`DurableRun` is a :class:`Run` that journals to a store (and answers as
   with the arguments of its first call.
 - **Asking.**  An ``@step(ask=True)`` step returns ``Ask(payload)``: with ``on_ask`` the
   answer is awaited in a task of its own (holding no slot); otherwise an ``asked``
-  record is committed, the step's readers wait, and once nothing else can run the run
-  ends ``interrupted`` with ``pending`` holding the questions.
+  record is committed, the step's readers wait, and once every run under way (the top
+  one, and each sub-workflow run: :meth:`Journal.check_quiet`) can go on only through
+  an answer, the run ends ``interrupted`` with ``pending`` holding the questions, named
+  by their path (``"review/approval"``).
 """
 
 from __future__ import annotations
