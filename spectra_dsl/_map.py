@@ -15,7 +15,7 @@ slot.  A sub-workflow run per element takes no slot itself (its steps do).
 A mapped step that maps over the value of another mapped step is fed elementwise
 (:meth:`MappedStep.feed`): item i starts as soon as item i upstream returned and the
 step's other upstreams have finished, with no barrier between the two steps (see
-:func:`pipelined` and ``Run.start_pipelined``).  Its map opens with its upstream's (the
+:func:`pipelined` and :func:`start_pipelined`).  Its map opens with its upstream's (the
 count is known then), and its list is written once it is released and every call
 returned.
 """
@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._call import invoke
+from ._values import bind
 
 if TYPE_CHECKING:
     from ._runner import Run
@@ -283,3 +284,22 @@ class MappedStep:
             run.maps.pop(self.position, None)
         run.report(self.position, self.results, self.started, holds_slot=False)
 
+
+def start_pipelined(run: Run, upstream: MappedStep, now: float) -> None:
+    """Start the steps of ``run`` fed elementwise by ``upstream`` whose other upstreams
+    have all finished (their join as usual): no barrier between the two steps."""
+    if run.halt.halted or not upstream.count:
+        return
+    state = run.state
+    plan = run.plan
+    for position in list(upstream.candidates):
+        if run.schedule.remaining(position) != 1:
+            continue
+        mapped = plan.graph.maps[position][0]
+        if any(name not in state for name in plan.required[position] if name != mapped):
+            continue
+        upstream.candidates.remove(position)
+        kwargs = bind(run, position)
+        kwargs.pop(mapped, None)
+        run.emit.step_ready(time=now, step=run.names[position])
+        run.open_map(position, kwargs, [[None] * upstream.count], now, upstream)

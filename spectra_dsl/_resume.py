@@ -24,6 +24,7 @@ from ._durable_run import AskWithoutAnswer, DurableRun
 from ._errors import StepFailed
 from ._journal import DurableHalt, Journal, OnAsk, ask_key, ask_steps, send
 from ._result import RunResult
+from ._resumed_run import ResumedRun
 from ._slots import Slots
 from ._store_base import Store
 from ._store_errors import ResumeError
@@ -231,7 +232,8 @@ async def drive(
     """Run ``plan`` as a :class:`DurableRun`; commit its end status with its last
     records."""
     slots = Slots(limit)
-    run = DurableRun(plan, dict(inputs), slots, on_event, (), None, DurableHalt(journal))
+    kind = ResumedRun if journal.scopes else DurableRun  # (a fresh run restores nothing)
+    run = kind(plan, dict(inputs), slots, on_event, (), None, DurableHalt(journal))
     journal.top = run
     if resumed is not None:
         send(run, resumed)

@@ -31,7 +31,7 @@ from ._emit import Emitter, EventLog, OnEvent
 from ._errors import EventHandlerError, LoopLimitExceeded, ReducerError, StepFailed
 from ._executor_bind import EXECUTORS, Remote, executors_wanted, open_executors
 from ._inline import drain, run_handed_over
-from ._map import MappedStep, mapped_lists, pipelined
+from ._map import MappedStep, mapped_lists, pipelined, start_pipelined
 from ._schedule import Schedule
 from ._slots import Slots
 from ._state import Fold
@@ -426,7 +426,7 @@ class Run:
                              if graph.maps[d] and pipelined(self, d) == position]
         mapped.begin(columns, now, upstream)
         if mapped.candidates and position in self.maps:
-            self.start_pipelined(mapped, now)
+            start_pipelined(self, mapped, now)
 
     def item_ready(self, mapped: MappedStep, item: int, value: Any, now: float) -> None:
         """Element ``item`` of ``mapped`` returned ``value``: hand it on to the steps fed
@@ -436,26 +436,7 @@ class Run:
         for downstream in mapped.downstream:
             downstream.feed(item, value, now)
         if mapped.candidates:
-            self.start_pipelined(mapped, now)
-
-    def start_pipelined(self, upstream: MappedStep, now: float) -> None:
-        """Start the steps fed elementwise by ``upstream`` whose other upstreams have
-        all finished (their join as usual): no barrier between the two steps."""
-        if self.halt.halted or not upstream.count:
-            return
-        state = self.state
-        plan = self.plan
-        for position in list(upstream.candidates):
-            if self.schedule.remaining(position) != 1:
-                continue
-            mapped = plan.graph.maps[position][0]
-            if any(name not in state for name in plan.required[position] if name != mapped):
-                continue
-            upstream.candidates.remove(position)
-            kwargs = bind(self, position)
-            kwargs.pop(mapped, None)
-            self.emit.step_ready(time=now, step=self.names[position])
-            self.open_map(position, kwargs, [[None] * upstream.count], now, upstream)
+            start_pipelined(self, mapped, now)
 
     # -- one step -------------------------------------------------------------------
 
@@ -578,7 +559,7 @@ class Run:
         if self.maps:  # a step a mapped step's successor waited for may be done
             for mapped in list(self.maps.values()):
                 if mapped.candidates:
-                    self.start_pipelined(mapped, now)
+                    start_pipelined(self, mapped, now)
         if released:
             self.submit(self.collect(released, now))
         elif not self.schedule.pending:
