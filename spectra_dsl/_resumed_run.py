@@ -6,21 +6,19 @@ steps nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from ._durable_run import DurableRun
-from ._emit import EventLog, OnEvent
 from ._errors import ReducerError
 from ._journal import ask_key, value_from
-from ._runner import Halt, Request, Run
-from ._slots import Slots
+from ._runner import Request, Run
 from ._store_base import Store
 from ._store_records import StepRecord
 from ._values import write_result
 
 if TYPE_CHECKING:
-    from ._plan import Plan
+    pass
 
 
 class ResumedRun(DurableRun):
@@ -29,17 +27,13 @@ class ResumedRun(DurableRun):
 
     __slots__ = ()
 
-    def __init__(
-        self, plan: Plan, state: dict[str, Any], slots: Slots, on_event: OnEvent | None,
-        scope: tuple[str, ...] = (), log: EventLog | None = None, halt: Halt | None = None,
-        priority_offset: int = 0, on_end: Callable[[Run], None] | None = None,
-        depth: int = 0,
-    ) -> None:
-        super().__init__(plan, state, slots, on_event, scope, log, halt, priority_offset,
-                         on_end, depth)
+    def begin(self, now: float) -> list[Request]:
+        """As :meth:`Run.begin`, having first sorted the records of this run's scope
+        into what to restore, re-ask, answer or re-call."""
         journal = self.journal
         if journal.store is not None:
             self.read_back(journal.store, journal.records(self.emit.scope))
+        return DurableRun.begin(self, now)
 
     def read_back(self, store: Store, records: Mapping[tuple[str, int | None], StepRecord]
                   ) -> None:

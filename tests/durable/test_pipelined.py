@@ -9,12 +9,13 @@ import collections
 import contextlib
 import functools
 import sys
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import trio
 
 from spectra_dsl import Workflow
 from spectra_dsl.store import MemoryStore
+from tests.durable.test_properties import Crash, CrashingStore
 from tests.helpers import virtual
 
 if sys.version_info < (3, 11):  # pragma: no cover
@@ -61,32 +62,13 @@ def test_a_durable_run_pipelines_at_the_same_virtual_times() -> None:
     assert stored.duration == bare.duration == 6.0
 
 
-class Crash(BaseException):
-    """The process died here: nothing from this commit on reaches the store."""
-
-
-class CrashingStore(MemoryStore):
-    """A store whose Nth write (and every one after it) never happens."""
-
-    def __init__(self, crash_at: int) -> None:
-        super().__init__()
-        self.crash_at = crash_at
-        self.writes = 0
-
-    def _write(self, run_id: str, token: str, records: Any, **options: Any) -> None:
-        self.writes += 1
-        if self.crash_at and self.writes >= self.crash_at:
-            raise Crash(self.writes)
-        super()._write(run_id, token, records, **options)
-
-
 def test_a_crash_at_any_commit_resumes_the_pipeline_without_calling_recorded_elements(
 ) -> None:
     plan = pipeline().compile()
     reference = CrashingStore(0)
     expected = virtual(lambda: plan.run({"n": 3}, store=reference, run_id="r"))
-    assert reference.writes >= 6  # numbers, elements as they return, fetch, parse, end
-    for crash_at in range(1, reference.writes + 1):
+    assert reference.commits >= 6  # numbers, elements as they return, fetch, parse, end
+    for crash_at in range(1, reference.commits + 1):
         Calls.seen = collections.Counter()
         store = CrashingStore(crash_at)
         with contextlib.suppress(Crash, BaseExceptionGroup):
