@@ -210,12 +210,7 @@ class DurableRun(Run):
             return
         # Encoded and recorded by the commit (Journal.flush), with its peers'.
         journal = self.journal
-        waiting = journal.waiting
-        if not waiting:
-            journal.sole = self
-        elif journal.sole is not self:
-            journal.sole = None
-        waiting.append((self, position, value, started, holds_slot, True))
+        journal.waiting.append((self, position, value, started, holds_slot, True))
         if self.slots.in_flight <= holds_slot:  # nothing else in flight: no peer to wait
             # for; the run's very last step is committed with the run's end status
             journal.flush(last=self is journal.top and self.schedule.pending == 1)

@@ -43,7 +43,7 @@ from ._inline import drain
 from ._runner import Halt, Run
 from ._step import options_of
 from ._store_base import Store
-from ._store_records import Finished, StepRecord, StepWrite
+from ._store_records import Finished, StepRecord, StepWrite, opened_by
 from .events import StepRestored
 
 if TYPE_CHECKING:
@@ -60,6 +60,8 @@ GATHER_ROUNDS = 10_000
 #: A step that returned, waiting for its record's commit: (run, position, value,
 #: started, holds_slot, whether the commit makes its record).
 Waiting = tuple["DurableRun", int, Any, float, bool, bool]
+
+
 class Flags(NamedTuple):
     """What a durable run needs to know of each step of a plan, by position."""
 
@@ -175,8 +177,6 @@ class Journal:
         self.writes: list[StepWrite] = []
         #: Steps that returned, waiting for their record's commit.
         self.waiting: list[Waiting] = []
-        #: The one run every step in ``waiting`` is of, each to be recorded (else None).
-        self.sole: DurableRun | None = None
         #: Elements of mapped steps that returned, to hand on to the steps they feed
         #: elementwise once their records are committed: (run, mapped step, item, value).
         self.handing: list[tuple[DurableRun, MappedStep, int, Any]] = []
@@ -188,7 +188,6 @@ class Journal:
         self.active: dict[tuple[str, ...], DurableRun] = {}
         self.interrupted = False
         self.restored = 0
-        self.commits = 0
 
     def flags(self, plan: Plan) -> Flags:
         """:func:`plan_flags`, computed once per plan (not once per run)."""
@@ -208,8 +207,7 @@ class Journal:
         if scope:
             outer = self.active.get(scope[:-1])
             if outer is not None:
-                name = scope[-1].split("#", 1)[0].split("[", 1)[0]
-                position = outer.plan.graph.index.get(name)
+                position = outer.plan.graph.index.get(opened_by(scope[-1]))
                 if position is not None:
                     outer.live[position] = outer.live.get(position, 0) + 1
                     run.outer = (outer, position)
@@ -246,7 +244,6 @@ class Journal:
         if write is not None:
             self.writes.append(write)
         self.waiting.append((run, position, value, started, holds_slot, False))
-        self.sole = None
         self.schedule()
 
     def add(self, write: StepWrite) -> None:
@@ -302,41 +299,17 @@ class Journal:
         store = self.store
         if store is not None:
             finished = Finished()
-            if waiting and not (self.sole is not None
-                                and self.record_sole(store, self.sole, waiting, finished)):
+            if waiting:
                 waiting = self.record(store, waiting, finished)
             if last:  # (after it: what failed while it was recorded)
                 self.writes = [*writes, *finished.writes(), *self.writes]
             elif writes or finished:
                 assert self.run_id is not None
                 store._commit_group(self.run_id, writes, finished)
-                self.commits += 1
         for run, position, value, started, holds_slot, _ in waiting:
             run.committed(position, value, started, holds_slot)
         for run, mapped, item, value in handing:
             Run.item_ready(run, mapped, item, value, run.now())
-
-    @staticmethod
-    def record_sole(store: Store, run: DurableRun, waiting: list[Waiting],
-                    finished: Finished) -> bool:
-        """:meth:`record`'s usual case, a column at a time: every step in ``waiting`` is
-        of ``run`` and writes one key.  False (nothing done) when that is not so, or a
-        value cannot be stored."""
-        positions = [entry[1] for entry in waiting]
-        single = run.single
-        keys = [single[position] for position in positions]
-        if None in keys:
-            return False
-        try:
-            blobs = list(map(store._encode, [entry[2] for entry in waiting]))
-        except Exception:  # the step-by-step way names the step that failed
-            return False
-        names = run.names
-        finished.scope = run.emit.scope
-        finished.steps = [names[position] for position in positions]
-        finished.keys = keys  # type: ignore[assignment]  # no None in them
-        finished.blobs = blobs
-        return True
 
     @staticmethod
     def record(store: Store, waiting: list[Waiting], finished: Finished) -> list[Waiting]:

@@ -39,6 +39,7 @@ from ._store_records import (
     as_write,
     check_status,
     check_write,
+    opened_by,
     pairs,
 )
 
@@ -515,8 +516,7 @@ def _discarded(scope: tuple[str, ...], step: str, wanted: set[StepKey], nested: 
         return False
     for depth in range(len(scope)):
         opened = scope[depth]
-        name = opened.split("#", 1)[0].split("[", 1)[0]
-        if (scope[:depth], name) in wanted:
+        if (scope[:depth], opened_by(opened)) in wanted:
             return True
     return False
 

@@ -233,6 +233,12 @@ def scope_text(scope: tuple[str, ...]) -> str:
     return "/".join(scope)
 
 
+def opened_by(name: str) -> str:
+    """The sub-workflow step a scope name was opened by: ``"review"`` for
+    ``"review"``, a loop's pass ``"refine#2"`` and a mapped element ``"check[3]"``."""
+    return name.split("#", 1)[0].split("[", 1)[0]
+
+
 def scope_from_text(text: str) -> tuple[str, ...]:
     """The inverse of :func:`scope_text`."""
     return tuple(text.split("/")) if text else ()
