@@ -137,7 +137,8 @@ class Store(abc.ABC):
     ) -> RunRecord:
         """Record a new run (status ``running``) and take its lease, atomically.
 
-        ``outputs``: the outputs the run was asked for (``outputs=``), if not all.
+        ``outputs``: the outputs the run was asked for (``outputs=``; one name may be a
+        plain string), if not all.
         Raises :class:`RunExistsError` when ``run_id`` is taken (whatever its status)
         and ``SerializationError`` (step ``None``, the input's name) for an input the
         codec cannot store.  Returns the record as stored.
@@ -153,7 +154,8 @@ class Store(abc.ABC):
                 plan_fingerprint=plan_fingerprint,
                 step_fingerprints=pairs(step_fingerprints or ()),
                 lease=new_lease(host=self.host, token=self._token, now=now),
-                outputs=None if outputs is None else tuple(outputs),
+                outputs=None if outputs is None else (
+                    (outputs,) if isinstance(outputs, str) else tuple(outputs)),
             )
             self._insert_run(record)
             self._held.add(run_id)

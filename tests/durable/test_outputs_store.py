@@ -84,3 +84,8 @@ def test_the_outputs_of_a_run_survive_reopening_the_store(tmp_path: Path) -> Non
     with SqliteStore(path) as again:
         assert again.run("r").outputs == ("digest", "fetch")
     assert plan.resume_sync("r", store=path)["digest"] == "<U>"
+
+
+def test_a_store_takes_one_output_name_as_a_plain_string(store: Store) -> None:
+    assert store.create_run("r", workflow="w", outputs="digest").outputs == ("digest",)
+    assert store.run("r").outputs == ("digest",)
